@@ -1,0 +1,268 @@
+"""Negotiation, war and deterrence arithmetic as pure numpy functions (no Mesa).
+
+Every function works on arrays with a leading replicate axis, so one call advances every
+replicate of an ensemble; ``N = 1`` is the single-trajectory case. Positions inside these
+functions are on the unit scale: 0 is an issue's lowest labelled point, 1 its highest.
+
+Shapes: ``N`` replicates, ``A`` actors, ``I`` issues.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_EPS = 1e-12
+
+
+def to_unit(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Map scale values to [0, 1] per issue (``lo``, ``hi``: the issue's end points)."""
+    return (x - lo) / (hi - lo)
+
+
+def from_unit(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Map unit-scale values back to the issue's scale units."""
+    return lo + u * (hi - lo)
+
+
+def loss_exponent(risk_attitude: np.ndarray) -> np.ndarray:
+    """Exponent of the distance loss, ``2**r``: r = -1 risk-acceptant (0.5), 0 neutral (1), 1 averse (2).
+
+    A convex loss (exponent > 1) makes an actor prefer a sure compromise to a lottery over
+    outcomes with the same mean: the risk aversion that widens Fearon's (1995) bargaining range.
+    """
+    return np.exp2(risk_attitude)
+
+
+def salience_weights(salience: np.ndarray) -> np.ndarray:
+    """Normalise saliences over issues (last axis) to weights summing to 1.
+
+    An actor with zero salience everywhere weights all issues equally.
+    """
+    total = salience.sum(axis=-1, keepdims=True)
+    n = salience.shape[-1]
+    return np.where(total > _EPS, salience / np.maximum(total, _EPS), 1.0 / n)
+
+
+def utility(package: np.ndarray, ideal: np.ndarray, weights: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """Utility of a package to an actor: ``1 - Σ_j w_j |p_j - x*_j|**e`` (unit scale, in [0, 1]).
+
+    Args:
+        package: Proposed values, unit scale, shape ``(N, I)``.
+        ideal: The actor's ideal points, unit scale, ``(N, I)``.
+        weights: Salience weights summing to 1 over issues, ``(N, I)``.
+        exponent: Loss exponent per replicate, ``(N,)`` (see :func:`loss_exponent`).
+
+    Returns:
+        Utility per replicate, ``(N,)``: 1 at the ideal, 0 at maximal distance on every issue.
+    """
+    d = np.abs(package - ideal)
+    return 1.0 - np.sum(weights * d ** exponent[:, None], axis=-1)
+
+
+def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> np.ndarray:
+    """The compromise model's forecast per issue: ``Σ_a c_a s_aj x_aj / Σ_a c_a s_aj``.
+
+    Args:
+        positions: ``(A, N, I)`` current positions.
+        capability: ``(A, N)`` capabilities (the mediator's may carry extra weight).
+        salience: ``(A, N, I)`` raw saliences (0..1).
+
+    Returns:
+        ``(N, I)``; where every actor has zero weight on an issue, the plain mean of positions.
+    """
+    w = capability[:, :, None] * salience
+    total = w.sum(axis=0)
+    mean = positions.mean(axis=0)
+    num = (w * positions).sum(axis=0)
+    return np.where(total > _EPS, num / np.maximum(total, _EPS), mean)
+
+
+def snap(values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Nearest labelled point (unit scale) for a categorical issue; ties go to the lower point."""
+    idx = np.abs(values[..., None] - points).argmin(axis=-1)
+    return points[idx]
+
+
+def equilibrium_balance(cap_a: np.ndarray, cap_b: np.ndarray, aid_level: np.ndarray, aid_effect: np.ndarray) -> np.ndarray:
+    """Side a's long-run share of military standing: ``S_a / (S_a + S_b)``, ``S_a = c_a + k·aid``."""
+    sa = cap_a + aid_effect * aid_level
+    total = sa + cap_b
+    return np.clip(np.where(total > _EPS, sa / np.maximum(total, _EPS), 0.5), 0.01, 0.99)
+
+
+def balance_step(balance: np.ndarray, target: np.ndarray, reversion: np.ndarray, volatility: np.ndarray, shock: np.ndarray) -> np.ndarray:
+    """One week of the battlefield balance: an Ornstein-Uhlenbeck step on the logit scale.
+
+    ``L' = L + θ (L* - L) + σ z``, ``L = logit(b)``; kept within [0.01, 0.99].
+    """
+    b = np.clip(balance, 0.01, 0.99)
+    t = np.clip(target, 0.01, 0.99)
+    logit = np.log(b / (1 - b))
+    logit_t = np.log(t / (1 - t))
+    logit = logit + reversion * (logit_t - logit) + volatility * shock
+    return np.clip(1.0 / (1.0 + np.exp(-logit)), 0.01, 0.99)
+
+
+def forecast_balance(balance: np.ndarray, target: np.ndarray, reversion: np.ndarray, weeks: int) -> np.ndarray:
+    """Expected balance ``weeks`` ahead (the mean path of the reverting process, probability scale)."""
+    return target + (balance - target) * (1.0 - reversion) ** weeks
+
+
+def weekly_losses(balance: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loss index accrued by sides a and b in one week of fighting.
+
+    Each side loses ``base`` at an even balance; the side that is losing ground loses more
+    (``base·(1.5 - b)`` for a, ``base·(0.5 + b)`` for b).
+    """
+    return base * (1.5 - balance), base * (0.5 + balance)
+
+
+def war_lottery_utility(
+    ideal: np.ndarray,
+    weights: np.ndarray,
+    exponent: np.ndarray,
+    p_a: np.ndarray,
+    outcome_a: np.ndarray,
+    outcome_b: np.ndarray,
+) -> np.ndarray:
+    """Expected utility of fighting on, before costs: ``p·U(side a prevails) + (1-p)·U(side b prevails)``.
+
+    The lottery form of Fearon (1995): ``outcome_a`` / ``outcome_b`` hold the issues decided by
+    battle at the winner's ideal and the rest at the status quo.
+    """
+    return p_a * utility(outcome_a, ideal, weights, exponent) + (1 - p_a) * utility(outcome_b, ideal, weights, exponent)
+
+
+def weariness(spend_bn: np.ndarray, losses: np.ndarray, ref_bn: float | np.ndarray, ref_losses: float | np.ndarray) -> np.ndarray:
+    """War weariness: spending over its reference plus losses over theirs (a ref of inf ignores that part)."""
+    return spend_bn / ref_bn + losses / ref_losses
+
+
+def pressure(resolve: np.ndarray, war_cost: np.ndarray, leverage: np.ndarray) -> np.ndarray:
+    """Pressure to settle, in utility units: the cost of fighting on as the actor feels it.
+
+    ``(1 - resolve)·war_cost + leverage``, where ``war_cost`` is weariness from costs so far plus
+    the expected cost over the outlook, and ``leverage`` the pressure others apply for every
+    week the war goes on (US aid conditionality on Ukraine, sanctions on Russia).
+    """
+    return (1.0 - resolve) * war_cost + leverage
+
+
+def reservation(u_war: np.ndarray, press: np.ndarray) -> np.ndarray:
+    """What an actor expects from fighting on: the war lottery's utility minus its pressure.
+
+    An actor accepts a proposal whose utility is at least this (Fearon 1995: war's expected
+    value net of costs bounds the bargaining range).
+    """
+    return u_war - press
+
+
+def red_line_ok(proposal: np.ndarray, lo: np.ndarray, hi: np.ndarray, breaks_at: np.ndarray, press: np.ndarray) -> np.ndarray:
+    """Whether a proposal respects an actor's red lines, or pressure has broken them.
+
+    Args:
+        proposal: ``(N, I)`` unit scale.
+        lo, hi: ``(N, I)`` red-line bounds (unit scale; -inf/inf where none).
+        breaks_at: ``(N, I)`` pressure at which the red line is dropped (inf: never).
+        press: ``(N,)`` the actor's current pressure.
+
+    Returns:
+        ``(N,)`` bool.
+    """
+    violated = (proposal < lo - 1e-9) | (proposal > hi + 1e-9)
+    broken = press[:, None] >= breaks_at
+    return ~np.any(violated & ~broken, axis=-1)
+
+
+def concede(position: np.ndarray, proposal: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Move positions a share ``rate`` (0..1, per replicate × issue) of the way to the proposal."""
+    return position + np.clip(rate, 0.0, 1.0) * (proposal - position)
+
+
+def concession_rate(base: np.ndarray, press: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weekly concession share per issue: ``base·min(1, pressure)·(1 - ½·w/max w)``.
+
+    Actors give ground half as fast on their most salient issue as on one they do not care about.
+    """
+    wmax = np.maximum(weights.max(axis=-1, keepdims=True), _EPS)
+    return (base * np.minimum(press, 1.0))[:, None] * (1.0 - 0.5 * weights / wmax)
+
+
+def deterrent(
+    commitment: np.ndarray,
+    credibility: np.ndarray,
+    guarantor_capability: np.ndarray,
+    guarantee_weight: np.ndarray,
+    defender_strength: np.ndarray,
+    self_defence_weight: np.ndarray,
+) -> np.ndarray:
+    """Deterrent of an agreed package: ``g·Σ_k commit_k·cred_k·cap_k + s·strength_defender``.
+
+    Args:
+        commitment, credibility, guarantor_capability: ``(G, N)`` per guarantor.
+        guarantee_weight, self_defence_weight: ``(N,)``.
+        defender_strength: ``(N,)`` defender capability plus aid effect under the package.
+    """
+    return guarantee_weight * np.sum(commitment * credibility * guarantor_capability, axis=0) + self_defence_weight * defender_strength
+
+
+def resumption_hazard(base: np.ndarray, revisionism: np.ndarray, deterrent_value: np.ndarray) -> np.ndarray:
+    """Weekly probability that the challenger resumes the war: ``base·revisionism·exp(-D)``.
+
+    Zero revisionism (a challenger that keeps its word) gives zero hazard whatever the deterrent.
+    """
+    return np.clip(base * revisionism * np.exp(-deterrent_value), 0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def wilson_interval(k: np.ndarray | int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson score interval for a share ``k/n`` (Wilson 1927), sensible at 0 and 1."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = float(k) / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def kaplan_meier(durations: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kaplan-Meier survival with Greenwood 95% intervals (log-log transform).
+
+    Args:
+        durations: Time observed (weeks), ``(M,)``.
+        events: True where the spell ended in the event (collapse), False where censored.
+
+    Returns:
+        ``(times, survival, lower, upper)`` at each distinct event time, starting with ``(0, 1, 1, 1)``.
+    """
+    durations = np.asarray(durations, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    times = np.unique(durations[events])
+    s, var_sum = 1.0, 0.0
+    out_t, out_s, out_lo, out_hi = [0.0], [1.0], [1.0], [1.0]
+    z = 1.959963984540054
+    for t in times:
+        at_risk = np.count_nonzero(durations >= t)
+        d = np.count_nonzero((durations == t) & events)
+        s *= 1.0 - d / at_risk
+        if at_risk > d:
+            var_sum += d / (at_risk * (at_risk - d))
+        if 0 < s < 1 and var_sum > 0:
+            se = np.sqrt(var_sum) / abs(np.log(s))
+            lo, hi = s ** np.exp(z * se), s ** np.exp(-z * se)
+        else:
+            lo = hi = s
+        out_t.append(float(t))
+        out_s.append(s)
+        out_lo.append(float(lo))
+        out_hi.append(float(hi))
+    return np.array(out_t), np.array(out_s), np.array(out_lo), np.array(out_hi)
+
+
+def km_at(times: np.ndarray, values: np.ndarray, t: float) -> float:
+    """Value of a right-continuous step function (e.g. KM survival) at time ``t``."""
+    i = np.searchsorted(times, t, side="right") - 1
+    return float(values[max(i, 0)])

@@ -1,0 +1,401 @@
+"""The Mesa model: one instance runs every replicate of an ensemble at once.
+
+Each actor is a Mesa agent whose state (positions, costs, acceptance) is a view into arrays with
+a replicate axis; the model's step is one week:
+
+1. **war**: the battlefield balance moves (replicates at war), costs accrue;
+2. **talks**: the protocol forms a proposal; every agent ``evaluate``\\ s it against its
+   reservation value; a ceasefire is agreed where every veto player accepts; agents that reject
+   ``concede`` toward the proposal;
+3. **deterrence**: in replicates at ceasefire the challenger may resume the war;
+4. **record**: ensemble quantiles of the week's state.
+
+The arithmetic lives in :mod:`sim.core` (pure numpy); agents call it.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim import core
+from sim.params import realise
+from sim.protocols import get_protocol
+from sim.scenario import OUTCOME_CLASSES, LoadedScenario
+
+WAR, CEASEFIRE, COLLAPSED = 0, 1, 2
+"""Replicate states: at war (no ceasefire yet), in a ceasefire, at war again after a collapse."""
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+class ActorAgent(mesa.Agent):
+    """A negotiating actor. Its arrays are views into the model's stacked state (replicate axis first)."""
+
+    def __init__(self, model: NegotiationModel, key: str, index: int) -> None:
+        super().__init__(model)
+        self.key = key
+        self.index = index
+        self.accepts = np.zeros(model.n, dtype=bool)
+        self.utility_of_proposal = np.zeros(model.n)
+        self.reservation_value = np.zeros(model.n)
+        self.pressure = np.zeros(model.n)
+
+    @property
+    def position(self) -> np.ndarray:
+        """Current bargaining positions, unit scale, ``(N, I)`` (a view)."""
+        return self.model.positions[self.index]
+
+    def evaluate(self) -> None:
+        """Compare the proposal with fighting on; set ``accepts`` per replicate."""
+        m, k = self.model, self.index
+        weights, exponent, ideal = m.weights[k], m.exponent[k], m.ideal[k]
+        self.utility_of_proposal = core.utility(m.proposal, ideal, weights, exponent)
+        u_war = core.war_lottery_utility(ideal, weights, exponent, m.balance_outlook, m.outcome_a, m.outcome_b)
+        sunk = core.weariness(m.spend[k], m.losses[k], m.ref_bn[k], m.ref_losses[k])
+        outlook = m.outlook_weeks * m.war_cost_rate[k]
+        self.pressure = core.pressure(m.resolve[k], sunk + outlook, m.leverage_in[k])
+        self.reservation_value = core.reservation(u_war, self.pressure)
+        red_ok = core.red_line_ok(m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure)
+        self.accepts = (self.utility_of_proposal >= self.reservation_value) & red_ok
+
+    def concede(self) -> None:
+        """Where talks run and this actor rejected, move positions toward the proposal."""
+        m, k = self.model, self.index
+        moving = m.talking & ~self.accepts & ~m.agreed_now
+        if not moving.any():
+            return
+        rate = core.concession_rate(m.concession_base, self.pressure, m.weights[k])
+        rate = rate * moving[:, None] * m.open_issue
+        m.positions[k] = core.concede(m.positions[k], m.proposal, rate)
+
+
+class NegotiationModel(mesa.Model):
+    """An ensemble of ``n`` replicates of one scenario, advanced one week per ``step``.
+
+    Args:
+        loaded: The validated scenario.
+        n: Number of replicates (the length of every replicate axis).
+        seed: Root seed; parameter draws, war shocks and resumption draws derive from it.
+        weeks: Horizon (for recording); the runner calls ``step`` this many times.
+    """
+
+    def __init__(self, loaded: LoadedScenario, n: int, seed: int, weeks: int) -> None:
+        ss = np.random.SeedSequence(seed)
+        war_ss, hazard_ss, mesa_ss = ss.spawn(3)
+        super().__init__(rng=np.random.default_rng(mesa_ss))
+        self.spec = loaded.spec
+        self.loaded = loaded
+        self.n, self.seed, self.weeks = n, seed, weeks
+        self.week = 0
+        self.war_rng = np.random.default_rng(war_ss)
+        self.hazard_rng = np.random.default_rng(hazard_ss)
+        self.sampled: dict[str, np.ndarray] = {}
+        self._build()
+        self.agent_list = [ActorAgent(self, key, i) for i, key in enumerate(self.actor_ids)]
+        self.protocol = get_protocol(self.spec.negotiation.protocol.name)
+        self.proposal = self._proposal()
+        self.talking = np.zeros(n, dtype=bool)
+        self.agreed_now = np.zeros(n, dtype=bool)
+        self._init_records()
+        self._record()
+
+    # ------------------------------------------------------------------ setup
+    def _p(self, value, path: str) -> np.ndarray:
+        arr = realise(value, self.n, self.seed, path)
+        if not isinstance(value, float | int):
+            self.sampled[path] = arr
+        return arr
+
+    def _build(self) -> None:
+        s, n = self.spec, self.n
+        self.actor_ids = list(s.actors)
+        self.issue_ids = list(s.issues)
+        A, I = len(self.actor_ids), len(self.issue_ids)
+        issues = [s.issues[i] for i in self.issue_ids]
+        self.lo = np.array([iss.lo for iss in issues])
+        self.hi = np.array([iss.hi for iss in issues])
+        self.points_unit = [core.to_unit(np.array(sorted(iss.points)), iss.lo, iss.hi) for iss in issues]
+        self.discrete = [iss.discrete for iss in issues]
+        sq = np.array([iss.status_quo for iss in issues])
+        self.status_quo = core.to_unit(sq, self.lo, self.hi)
+
+        self.capability = np.zeros((A, n))
+        self.resolve = np.zeros((A, n))
+        self.exponent = np.zeros((A, n))
+        self.revisionism = np.zeros((A, n))
+        self.ideal = np.tile(self.status_quo, (A, n, 1))
+        self.positions = self.ideal.copy()
+        self.salience = np.zeros((A, n, I))
+        self.red_lo = np.full((A, n, I), -np.inf)
+        self.red_hi = np.full((A, n, I), np.inf)
+        self.red_breaks = np.full((A, n, I), np.inf)
+        self.leverage_in = np.zeros((A, n))
+        self.ref_bn = np.full((A, n), np.inf)
+        self.ref_losses = np.full((A, n), np.inf)
+        self.veto = np.zeros(A, dtype=bool)
+        C = len(OUTCOME_CLASSES)
+        self.g_commit = np.zeros((C, A, n))
+        self.g_cred = np.zeros((C, A, n))
+        self.g_cost = np.zeros((C, A, n))
+        for a, aid in enumerate(self.actor_ids):
+            act = s.actors[aid]
+            base = f"actors.{aid}"
+            self.capability[a] = self._p(act.capability, f"{base}.capability")
+            self.resolve[a] = self._p(act.resolve, f"{base}.resolve")
+            self.exponent[a] = core.loss_exponent(self._p(act.risk_attitude, f"{base}.risk_attitude"))
+            self.revisionism[a] = self._p(act.revisionism, f"{base}.revisionism")
+            self.veto[a] = bool(act.veto)
+            if act.weariness_reference_bn is not None:
+                self.ref_bn[a] = self._p(act.weariness_reference_bn, f"{base}.weariness_reference_bn")
+            if act.weariness_reference_losses is not None:
+                self.ref_losses[a] = self._p(act.weariness_reference_losses, f"{base}.weariness_reference_losses")
+            for iid, pos in act.positions.items():
+                j = self.issue_ids.index(iid)
+                p = f"{base}.positions.{iid}"
+                lo, hi = self.lo[j], self.hi[j]
+                ideal = np.clip(self._p(pos.ideal, f"{p}.ideal"), lo, hi)
+                self.ideal[a, :, j] = core.to_unit(ideal, lo, hi)
+                if pos.position is None:
+                    self.positions[a, :, j] = self.ideal[a, :, j]
+                else:
+                    start = np.clip(self._p(pos.position, f"{p}.position"), lo, hi)
+                    self.positions[a, :, j] = core.to_unit(start, lo, hi)
+                self.salience[a, :, j] = self._p(pos.salience, f"{p}.salience")
+            for iid, rl in act.red_lines.items():
+                j = self.issue_ids.index(iid)
+                if rl.min is not None:
+                    self.red_lo[a, :, j] = core.to_unit(rl.min, self.lo[j], self.hi[j])
+                if rl.max is not None:
+                    self.red_hi[a, :, j] = core.to_unit(rl.max, self.lo[j], self.hi[j])
+                if rl.breaks_at_pressure is not None:
+                    self.red_breaks[a, :, j] = self._p(rl.breaks_at_pressure, f"{base}.red_lines.{iid}.breaks_at_pressure")
+            for other, strength in act.leverage.items():
+                b = self.actor_ids.index(other)
+                self.leverage_in[b] += self._p(strength, f"{base}.leverage.{other}")
+            for cls, g in act.guarantees.items():
+                c = OUTCOME_CLASSES.index(cls)
+                gp = f"{base}.guarantees.{cls}"
+                self.g_commit[c, a] = self._p(g.commitment, f"{gp}.commitment")
+                self.g_cred[c, a] = self._p(g.credibility, f"{gp}.credibility")
+                self.g_cost[c, a] = self._p(g.cost_bn_per_week, f"{gp}.cost_bn_per_week")
+        self.weights = core.salience_weights(self.salience)
+
+        neg = s.negotiation
+        self.concession_base = self._p(neg.concession_rate, "negotiation.concession_rate")
+        self.outlook_weeks = neg.outlook_weeks
+        self.fixed_mask = np.array([i in neg.fixed for i in self.issue_ids])
+        self.fixed_unit = np.array(
+            [core.to_unit(neg.fixed.get(i, 0.0), self.lo[j], self.hi[j]) for j, i in enumerate(self.issue_ids)]
+        )
+        self.open_issue = (~self.fixed_mask).astype(float)
+
+        w = s.war
+        self.side_a = self.actor_ids.index(w.sides[0])
+        self.side_b = self.actor_ids.index(w.sides[1])
+        self.balance = self._p(w.initial_balance, "war.initial_balance")
+        self.reversion = self._p(w.mean_reversion, "war.mean_reversion")
+        self.volatility = self._p(w.volatility, "war.volatility")
+        self.aid_effect = self._p(w.aid_effect, "war.aid_effect")
+        self.aid_bn = self._p(w.aid_bn_per_week, "war.aid_bn_per_week")
+        self.base_losses = self._p(w.losses_per_week, "war.losses_per_week")
+        self.ceasefire_aid = self._p(w.ceasefire_aid_fraction, "war.ceasefire_aid_fraction")
+        self.aid_j = self.issue_ids.index(w.aid_issue)
+        self.fin_j = self.issue_ids.index(w.financing_issue) if w.financing_issue else None
+        self.donor_share = np.zeros((A, n))
+        for d, share in w.donors.items():
+            self.donor_share[self.actor_ids.index(d)] = self._p(share, f"war.donors.{d}")
+        battle = np.array([s.issues[i].decided_by_battle for i in self.issue_ids])
+        self.outcome_a = np.where(battle, self.ideal[self.side_a], self.status_quo)
+        self.outcome_b = np.where(battle, self.ideal[self.side_b], self.status_quo)
+
+        d = s.deterrence
+        self.challenger = self.actor_ids.index(d.challenger)
+        self.defender = self.actor_ids.index(d.defender)
+        self.base_hazard = self._p(d.base_hazard, "deterrence.base_hazard")
+        self.guarantee_weight = self._p(d.guarantee_weight, "deterrence.guarantee_weight")
+        self.self_defence_weight = self._p(d.self_defence_weight, "deterrence.self_defence_weight")
+
+        o = s.outcomes
+        self.class_j = self.issue_ids.index(o.issue)
+        iss = s.issues[o.issue]
+        self.class_points = core.to_unit(np.array(sorted(o.classes)), iss.lo, iss.hi)
+        self.class_of_point = np.array([OUTCOME_CLASSES.index(o.classes[p]) for p in sorted(o.classes)])
+
+        self.state = np.full(n, WAR, dtype=np.int8)
+        self.talks_from = np.full(n, neg.start_week, dtype=np.int64)
+        self.renegotiation_delay = neg.renegotiation_delay_weeks
+        self.spend = np.zeros((A, n))
+        self.losses = np.zeros((A, n))
+        self.war_cost_rate = np.zeros((A, n))
+        self.package = np.full((n, I), np.nan)
+        self.package_class = np.full(n, -1, dtype=np.int64)
+        self.hazard = np.zeros(n)
+        self.cf_start = np.full(n, -1, dtype=np.int64)
+        self.first_cf_week = np.full(n, -1, dtype=np.int64)
+        self.first_package = np.full((n, I), np.nan)
+        self.first_class = np.full(n, -1, dtype=np.int64)
+        self.first_collapse_week = np.full(n, -1, dtype=np.int64)
+        self.n_ceasefires = np.zeros(n, dtype=np.int64)
+        self.war_weeks = np.zeros(n, dtype=np.int64)
+        sq_aid = self.lo[self.aid_j] + self.status_quo[self.aid_j] * (self.hi[self.aid_j] - self.lo[self.aid_j])
+        self.war_aid_level = np.full(n, sq_aid)
+        self.war_financing = np.full(n, self._financing(self.status_quo))
+        self.balance_target = core.equilibrium_balance(
+            self.capability[self.side_a], self.capability[self.side_b], self.war_aid_level, self.aid_effect
+        )
+        self._update_war_cost_rate()
+        self.balance_outlook = core.forecast_balance(self.balance, self.balance_target, self.reversion, self.outlook_weeks)
+
+    def _financing(self, package_unit: np.ndarray) -> np.ndarray | float:
+        if self.fin_j is None:
+            return 0.0
+        j = self.fin_j
+        return self.lo[j] + package_unit[..., j] * (self.hi[j] - self.lo[j])
+
+    def _scale(self, unit: np.ndarray, j: int) -> np.ndarray:
+        return self.lo[j] + unit * (self.hi[j] - self.lo[j])
+
+    def _update_war_cost_rate(self) -> None:
+        """Weekly cost of fighting per actor, in weariness units (for the outlook)."""
+        bill = self.aid_bn * self.war_aid_level * (1 - self.war_financing)
+        la, lb = core.weekly_losses(self.balance, self.base_losses)
+        losses = np.zeros_like(self.losses)
+        losses[self.side_a], losses[self.side_b] = la, lb
+        self.war_cost_rate = self.donor_share * bill / self.ref_bn + losses / self.ref_losses
+
+    def _proposal(self) -> np.ndarray:
+        prop = self.protocol.propose(self)
+        prop = np.where(self.fixed_mask, self.fixed_unit, prop)
+        for j, disc in enumerate(self.discrete):
+            if disc and not self.fixed_mask[j]:
+                prop[:, j] = core.snap(prop[:, j], self.points_unit[j])
+        return np.clip(prop, 0.0, 1.0)
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Advance every replicate by one week."""
+        t = self.week
+        at_war = self.state != CEASEFIRE
+        self._war(at_war)
+        self._talks(at_war, t)
+        self._deterrence(t)
+        self.week += 1
+        self._record()
+
+    def _war(self, at_war: np.ndarray) -> None:
+        shock = self.war_rng.standard_normal(self.n)  # drawn for every replicate: common random numbers
+        moved = core.balance_step(self.balance, self.balance_target, self.reversion, self.volatility, shock)
+        self.balance = np.where(at_war, moved, self.balance)
+        self.war_weeks += at_war
+        fw = at_war.astype(float)
+        bill = self.aid_bn * self.war_aid_level * (1 - self.war_financing)
+        la, lb = core.weekly_losses(self.balance, self.base_losses)
+        self.losses[self.side_a] += fw * la
+        self.losses[self.side_b] += fw * lb
+        cf = ~at_war
+        if cf.any():
+            pkg = np.where(np.isnan(self.package), 0.0, self.package)
+            aid = self._scale(pkg[:, self.aid_j], self.aid_j)
+            fin = self._financing(pkg)
+            cf_bill = self.aid_bn * aid * self.ceasefire_aid * (1 - fin)
+            cls = np.maximum(self.package_class, 0)
+            guard_cost = self.g_cost[cls, :, np.arange(self.n)].T  # (A, N)
+            self.spend += cf * (self.donor_share * cf_bill + guard_cost)
+        self.spend += fw * self.donor_share * bill
+        self._update_war_cost_rate()
+
+    def _talks(self, at_war: np.ndarray, t: int) -> None:
+        self.talking = at_war & (t >= self.talks_from)
+        self.proposal = self._proposal()
+        self.balance_outlook = core.forecast_balance(self.balance, self.balance_target, self.reversion, self.outlook_weeks)
+        self.agents.do("evaluate")
+        veto_ok = np.ones(self.n, dtype=bool)
+        for agent in self.agent_list:
+            if self.veto[agent.index]:
+                veto_ok &= agent.accepts
+        self.agreed_now = self.talking & veto_ok
+        if self.agreed_now.any():
+            self._agree(self.agreed_now, t)
+        self.agents.do("concede")
+
+    def _agree(self, mask: np.ndarray, t: int) -> None:
+        prop = self.proposal
+        self.state[mask] = CEASEFIRE
+        self.package[mask] = prop[mask]
+        point = np.abs(prop[:, self.class_j, None] - self.class_points).argmin(axis=1)
+        cls = self.class_of_point[point]
+        self.package_class[mask] = cls[mask]
+        self.cf_start[mask] = t
+        self.n_ceasefires[mask] += 1
+        first = mask & (self.first_cf_week < 0)
+        self.first_cf_week[first] = t
+        self.first_package[first] = prop[first]
+        self.first_class[first] = cls[first]
+        # deterrent of the agreed package: guarantors' commitments under its class + defender strength
+        idx = np.arange(self.n)
+        commit = self.g_commit[cls, :, idx].T  # (A, N)
+        cred = self.g_cred[cls, :, idx].T
+        aid = self._scale(prop[:, self.aid_j], self.aid_j)
+        strength = self.capability[self.defender] + self.aid_effect * aid * self.ceasefire_aid
+        dval = core.deterrent(commit, cred, self.capability, self.guarantee_weight, strength, self.self_defence_weight)
+        h = core.resumption_hazard(self.base_hazard, self.revisionism[self.challenger], dval)
+        self.hazard = np.where(mask, h, self.hazard)
+
+    def _deterrence(self, t: int) -> None:
+        draw = self.hazard_rng.random(self.n)  # drawn for every replicate: common random numbers
+        exposed = (self.state == CEASEFIRE) & (self.cf_start < t)
+        collapse = exposed & (draw < self.hazard)
+        if not collapse.any():
+            return
+        self.state[collapse] = COLLAPSED
+        first = collapse & (self.first_collapse_week < 0)
+        self.first_collapse_week[first] = t
+        self.talks_from[collapse] = t + 1 + self.renegotiation_delay
+        self.package[collapse] = np.nan
+        self.package_class[collapse] = -1
+        self.hazard[collapse] = 0.0
+
+    # ------------------------------------------------------------------ recording
+    def _init_records(self) -> None:
+        A, I = len(self.actor_ids), len(self.issue_ids)
+        self.rec_positions = np.zeros((self.weeks + 1, A, I, 6))
+        self.rec_proposal = np.zeros((self.weeks + 1, I, 6))
+        self.rec_balance = np.zeros((self.weeks + 1, 6))
+        self.rec_spend = np.zeros((self.weeks + 1, A, 6))
+        self.rec_losses = np.zeros((self.weeks + 1, A, 6))
+        self.rec_state = np.zeros((self.weeks + 1, 3))
+        self.rec_accept = np.full((self.weeks + 1, A), np.nan)
+
+    @staticmethod
+    def _stats(x: np.ndarray) -> np.ndarray:
+        """Mean and the QUANTILES over the replicate axis (axis 0) → (..., 6)."""
+        q = np.quantile(x, QUANTILES, axis=0)
+        return np.concatenate([x.mean(axis=0)[None], q], axis=0).T
+
+    def _record(self) -> None:
+        t = self.week
+        if t > self.weeks:
+            return
+        A, I = len(self.actor_ids), len(self.issue_ids)
+        pos = self.lo + self.positions * (self.hi - self.lo)  # (A, N, I)
+        prop = self.lo + self.proposal * (self.hi - self.lo)  # (N, I)
+        cols = np.concatenate(
+            [pos.transpose(1, 0, 2).reshape(self.n, A * I), prop, self.balance[:, None], self.spend.T, self.losses.T],
+            axis=1,
+        )
+        st = self._stats(cols)  # (K, 6)
+        k = 0
+        self.rec_positions[t] = st[k : k + A * I].reshape(A, I, 6)
+        k += A * I
+        self.rec_proposal[t] = st[k : k + I]
+        k += I
+        self.rec_balance[t] = st[k]
+        k += 1
+        self.rec_spend[t] = st[k : k + A]
+        k += A
+        self.rec_losses[t] = st[k : k + A]
+        counts = np.bincount(self.state, minlength=3)
+        self.rec_state[t] = counts / self.n
+        if t > 0 and self.talking.any():
+            for agent in self.agent_list:
+                self.rec_accept[t, agent.index] = agent.accepts[self.talking].mean()

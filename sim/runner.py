@@ -1,0 +1,253 @@
+"""Running an ensemble and summarising it: the Python API the CLI and notebooks share."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import core
+from sim.errors import RunError
+from sim.model import CEASEFIRE, COLLAPSED, QUANTILES, NegotiationModel
+from sim.scenario import ALL_OUTCOMES, OUTCOME_CLASSES, LoadedScenario, load
+
+BYTES_PER_REPLICATE_GUESS = 600
+"""Rough working memory per replicate per actor × issue cell (bytes), for the pre-run guard."""
+MEMORY_BUDGET_BYTES = 12 * 2**30
+
+
+@dataclass
+class RunResult:
+    """An ensemble's outputs.
+
+    Attributes:
+        scenario: The scenario that was run.
+        replicates, seed, weeks: Ensemble settings.
+        summary: The ``summary.json`` content.
+        outcomes: Per-replicate columns (``outcomes.csv``), name → array.
+        trajectories: Per-week rows (``trajectories.csv``), as lists of column values.
+        survival: Kaplan-Meier curve of the first ceasefire ``(weeks, S, lower, upper)``.
+        elapsed_s: Model time in seconds.
+        actors, issues: Ids in scenario order.
+    """
+
+    scenario: LoadedScenario
+    replicates: int
+    seed: int
+    weeks: int
+    summary: dict
+    outcomes: dict[str, np.ndarray]
+    trajectory_columns: list[str]
+    trajectories: list[list]
+    survival: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    elapsed_s: float
+    actors: list[str]
+    issues: list[str]
+    records: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The scenario's short name."""
+        return self.scenario.name
+
+
+def check_memory(loaded: LoadedScenario, replicates: int, weeks: int) -> None:
+    """Refuse, before starting, an ensemble whose working arrays would not fit the memory budget."""
+    a, i = len(loaded.spec.actors), len(loaded.spec.issues)
+    need = replicates * (a * (i + 4) + i + 8) * 8 * 14
+    if need > MEMORY_BUDGET_BYTES:
+        fit = max(1, int(replicates * MEMORY_BUDGET_BYTES / need))
+        raise RunError(
+            f"{replicates:,} replicates of {a} actors x {i} issues need about {need / 2**30:.1f} GiB of "
+            f"working memory (budget {MEMORY_BUDGET_BYTES / 2**30:.0f} GiB); use -n {fit:,} or fewer"
+        )
+
+
+def run(
+    scenario: LoadedScenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run a Monte Carlo ensemble of a scenario.
+
+    Args:
+        scenario: A loaded scenario or a path to one.
+        replicates: Ensemble size (default: the scenario's ``settings.replicates``).
+        seed: Root seed (default: ``settings.seed``); same scenario + seed ⇒ identical outputs.
+        weeks: Horizon in weeks (default: ``settings.weeks``).
+        set: Overrides ``{"actors.us.resolve": 0.7}`` applied before validation.
+        progress: Called as ``progress(week, weeks)`` after each simulated week.
+
+    Returns:
+        The ensemble's :class:`RunResult`.
+    """
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
+    if set:
+        loaded = loaded.with_overrides(set)
+    st = loaded.spec.settings
+    n = int(replicates if replicates is not None else st.replicates)
+    seed = int(seed if seed is not None else st.seed)
+    weeks = int(weeks if weeks is not None else st.weeks)
+    if n < 1:
+        raise RunError(f"replicates must be at least 1, got {n}")
+    if weeks < 1:
+        raise RunError(f"weeks must be at least 1, got {weeks}")
+    if seed < 0:
+        raise RunError(f"seed must be a non-negative integer, got {seed}")
+    check_memory(loaded, n, weeks)
+    t0 = time.perf_counter()
+    model = NegotiationModel(loaded, n, seed, weeks)
+    for w in range(weeks):
+        model.step()
+        if progress is not None:
+            progress(w + 1, weeks)
+    elapsed = time.perf_counter() - t0
+    return _summarise(loaded, model, n, seed, weeks, elapsed)
+
+
+def _r(x: float | None, nd: int = 6) -> float | None:
+    """Round for output files; None for missing values."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), nd)
+
+
+def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, weeks: int, elapsed: float) -> RunResult:
+    actors, issues = m.actor_ids, m.issue_ids
+    had_cf = m.first_cf_week >= 0
+    collapsed = m.first_collapse_week >= 0
+    # survival of the first ceasefire: from its start to collapse, censored at the horizon
+    dur = np.where(collapsed, m.first_collapse_week - m.first_cf_week, weeks - m.first_cf_week)[had_cf]
+    ev = collapsed[had_cf]
+    surv = core.kaplan_meier(dur, ev) if had_cf.any() else (np.zeros(1), np.ones(1), np.ones(1), np.ones(1))
+    k_cf = int(had_cf.sum())
+    s52 = lo52 = hi52 = None
+    if k_cf and dur.max() >= 52:
+        s52 = core.km_at(surv[0], surv[1], 52)
+        lo52 = core.km_at(surv[0], surv[2], 52)
+        hi52 = core.km_at(surv[0], surv[3], 52)
+    shares, intervals = {}, {}
+    for c, name in enumerate(OUTCOME_CLASSES):
+        k = int(np.count_nonzero(m.first_class == c))
+        shares[name] = _r(k / n)
+        intervals[name] = [_r(v) for v in core.wilson_interval(k, n)]
+    k_none = n - k_cf
+    shares["no_agreement"] = _r(k_none / n)
+    intervals["no_agreement"] = [_r(v) for v in core.wilson_interval(k_none, n)]
+    costs = {}
+    for a, aid in enumerate(actors):
+        sp, lo = m.spend[a], m.losses[a]
+        costs[aid] = {
+            "spending_bn": _r(sp.mean(), 4),
+            "spending_bn_95": [_r(v, 4) for v in np.quantile(sp, [0.025, 0.975])],
+            "losses_index": _r(lo.mean(), 4),
+            "losses_index_95": [_r(v, 4) for v in np.quantile(lo, [0.025, 0.975])],
+        }
+    p_cf = k_cf / n
+    cf_weeks = m.first_cf_week[had_cf]
+    p_collapse = float(collapsed[had_cf].mean()) if k_cf else None
+    summary = {
+        "scenario": loaded.name,
+        "title": loaded.spec.title,
+        "replicates": n,
+        "seed": seed,
+        "weeks": weeks,
+        "protocol": loaded.spec.negotiation.protocol.name,
+        "p_ceasefire": _r(p_cf),
+        "p_ceasefire_95": [_r(v) for v in core.wilson_interval(k_cf, n)],
+        "median_weeks_to_ceasefire": _r(float(np.median(cf_weeks))) if k_cf else None,
+        "weeks_to_ceasefire_iqr": [_r(v) for v in np.quantile(cf_weeks, [0.25, 0.75])] if k_cf else None,
+        "ceasefire_survival_52w": _r(s52),
+        "ceasefire_survival_52w_95": [_r(lo52), _r(hi52)] if s52 is not None else None,
+        "p_collapse_within_horizon": _r(p_collapse),
+        "p_collapse_within_horizon_95": [_r(v) for v in core.wilson_interval(int(collapsed[had_cf].sum()), k_cf)]
+        if k_cf
+        else None,
+        "p_ceasefire_at_horizon": _r(float(np.mean(m.state == CEASEFIRE))),
+        "p_at_war_after_collapse_at_horizon": _r(float(np.mean(m.state == COLLAPSED))),
+        "outcome_shares": shares,
+        "outcome_shares_95": intervals,
+        "costs": costs,
+        "definitions": {
+            "p_ceasefire": "share of replicates with a ceasefire agreed at some week within the horizon",
+            "median_weeks_to_ceasefire": "median week of the first ceasefire among replicates that reached one",
+            "ceasefire_survival_52w": "Kaplan-Meier probability that a first ceasefire lasts 52 weeks "
+            "without renewed war, censored at the horizon; 95% Greenwood (log-log) interval",
+            "outcome_shares": "class of the first agreed package (or no_agreement); 95% Wilson intervals",
+            "costs": "mean cumulative cost per replicate over the horizon: spending in $bn (aid, deployments), "
+            "losses as an index (1 = one week of fighting at an even balance)",
+        },
+    }
+    # ---- outcomes.csv columns
+    first_scale = m.lo + m.first_package * (m.hi - m.lo)
+    out: dict[str, np.ndarray] = {
+        "replicate": np.arange(n),
+        "ceasefire": had_cf.astype(int),
+        "first_ceasefire_week": np.where(had_cf, m.first_cf_week, -1),
+        "outcome_class": np.array([ALL_OUTCOMES[c] if c >= 0 else "no_agreement" for c in m.first_class]),
+    }
+    for j, iid in enumerate(issues):
+        out[f"agreed_{iid}"] = first_scale[:, j]
+    out["collapsed"] = collapsed.astype(int)
+    out["collapse_week"] = np.where(collapsed, m.first_collapse_week, -1)
+    out["n_ceasefires"] = m.n_ceasefires
+    out["weeks_at_war"] = m.war_weeks
+    out["final_state"] = np.array(["war", "ceasefire", "war_after_collapse"])[m.state]
+    out["final_balance"] = m.balance
+    for a, aid in enumerate(actors):
+        out[f"spending_bn_{aid}"] = m.spend[a]
+        out[f"losses_{aid}"] = m.losses[a]
+    for path, arr in sorted(m.sampled.items()):
+        out[f"param:{path}"] = arr
+    # ---- trajectories.csv rows (tidy: week, quantity, actor, issue, mean, quantiles)
+    cols = ["week", "quantity", "actor", "issue", "mean", *[f"q{int(q * 100):02d}" for q in QUANTILES]]
+    rows: list[list] = []
+    for t in range(weeks + 1):
+        for a, aid in enumerate(actors):
+            for j, iid in enumerate(issues):
+                rows.append([t, "position", aid, iid, *m.rec_positions[t, a, j]])
+        for j, iid in enumerate(issues):
+            rows.append([t, "proposal", "", iid, *m.rec_proposal[t, j]])
+        rows.append([t, "balance", "", "", *m.rec_balance[t]])
+        for a, aid in enumerate(actors):
+            rows.append([t, "spending_bn", aid, "", *m.rec_spend[t, a]])
+            rows.append([t, "losses_index", aid, "", *m.rec_losses[t, a]])
+        for s, label in enumerate(("share_war", "share_ceasefire", "share_collapsed")):
+            v = m.rec_state[t, s]
+            rows.append([t, label, "", "", v, v, v, v, v, v])
+        for a, aid in enumerate(actors):
+            v = m.rec_accept[t, a]
+            if np.isfinite(v):
+                rows.append([t, "share_accepting", aid, "", v, v, v, v, v, v])
+    records = {
+        "positions": m.rec_positions,
+        "proposal": m.rec_proposal,
+        "balance": m.rec_balance,
+        "spend": m.rec_spend,
+        "losses": m.rec_losses,
+        "state": m.rec_state,
+        "accept": m.rec_accept,
+    }
+    return RunResult(
+        scenario=loaded,
+        replicates=n,
+        seed=seed,
+        weeks=weeks,
+        summary=summary,
+        outcomes=out,
+        trajectory_columns=cols,
+        trajectories=rows,
+        survival=surv,
+        elapsed_s=elapsed,
+        actors=actors,
+        issues=issues,
+        records=records,
+    )
