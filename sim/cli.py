@@ -1,0 +1,294 @@
+"""The ``negsim`` command: a thin layer over :mod:`sim`'s Python API.
+
+Heavy imports (Mesa, numpy, matplotlib) happen inside the commands, so ``negsim --help`` is
+quick. Every error is one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from sim.errors import RunError, ScenarioError
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def bundled_dir() -> Path:
+    """The bundled ``scenarios/`` folder (next to the package in a checkout, else the working dir)."""
+    here = Path(__file__).resolve().parent.parent / "scenarios"
+    return here if here.is_dir() else Path("scenarios")
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. actors.us.resolve=0.7", file="--set")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:5.1f}%"
+
+
+def _ci(pair) -> str:
+    if not pair or pair[0] is None:
+        return ""
+    return f"[{pair[0] * 100:.1f}, {pair[1] * 100:.1f}]"
+
+
+def format_summary(result) -> str:
+    """The terminal table for one run."""
+    s = result.summary
+    spec = result.scenario.spec
+    lines = [
+        f"{spec.title or result.name}",
+        f"  scenario {result.name}: {result.replicates:,} replicates, seed {result.seed}, {result.weeks} weeks, "
+        f"protocol {s['protocol']}",
+        "",
+        f"  {'Ceasefire agreed within horizon':36s} {_pct(s['p_ceasefire'])}  {_ci(s['p_ceasefire_95'])}",
+    ]
+    med = s["median_weeks_to_ceasefire"]
+    iqr = s["weeks_to_ceasefire_iqr"]
+    lines.append(
+        f"  {'Median weeks to ceasefire':36s} {'n/a' if med is None else f'{med:5.0f}'}"
+        + (f"   (IQR {iqr[0]:.0f}-{iqr[1]:.0f})" if iqr else "")
+    )
+    lines.append(
+        f"  {'Ceasefire holds 52 weeks (KM)':36s} {_pct(s['ceasefire_survival_52w'])}  {_ci(s['ceasefire_survival_52w_95'])}"
+    )
+    lines.append(f"  {'First ceasefire collapses in horizon':36s} {_pct(s['p_collapse_within_horizon'])}")
+    lines.append(f"  {'In a ceasefire at the horizon':36s} {_pct(s['p_ceasefire_at_horizon'])}")
+    lines += ["", "  Outcome of the first agreement       share   95% interval"]
+    from sim.plots import CLASS_LABELS
+
+    for k, label in CLASS_LABELS.items():
+        lines.append(f"    {label.replace(chr(10), ' '):34s} {_pct(s['outcome_shares'][k])}  {_ci(s['outcome_shares_95'][k])}")
+    lines += ["", "  Mean cost per replicate over the horizon"]
+    for aid, c in s["costs"].items():
+        name = spec.actors[aid].name
+        parts = []
+        if c["spending_bn"]:
+            parts.append(f"${c['spending_bn']:,.1f} bn spent")
+        if c["losses_index"]:
+            parts.append(f"losses {c['losses_index']:,.1f} (index)")
+        lines.append(f"    {name:34s} {', '.join(parts) or '-'}")
+    return "\n".join(lines)
+
+
+def format_compare(results) -> str:
+    """One table for several scenarios run with the same ensemble settings."""
+    r0 = results[0]
+    head = (
+        f"{'scenario':22s} {'ceasefire':>9s} {'median wk':>9s} {'holds 52w':>9s} {'collapses':>9s}"
+        f" {'NATO':>6s} {'backstp':>7s} {'reass.':>6s} {'aid':>6s} {'none':>6s}"
+    )
+    lines = [f"{len(results)} scenarios, {r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks", "", head, "-" * len(head)]
+    for r in results:
+        s = r.summary
+        sh = s["outcome_shares"]
+        med = s["median_weeks_to_ceasefire"]
+        lines.append(
+            f"{r.name:22s} {_pct(s['p_ceasefire']):>9s} {'n/a' if med is None else f'{med:.0f}':>9s}"
+            f" {_pct(s['ceasefire_survival_52w']):>9s} {_pct(s['p_collapse_within_horizon']):>9s}"
+            f" {_pct(sh['nato_entry']):>6s} {_pct(sh['reassurance_backstop']):>7s} {_pct(sh['reassurance_only']):>6s}"
+            f" {_pct(sh['aid_only']):>6s} {_pct(sh['no_agreement']):>6s}"
+        )
+    lines += [
+        "",
+        "ceasefire: agreed within the horizon; median wk: median week of the first ceasefire;",
+        "holds 52w: Kaplan-Meier survival of the first ceasefire at 52 weeks; collapses: first ceasefire",
+        "ends in renewed war within the horizon; last five columns: class of the first agreement.",
+    ]
+    return "\n".join(lines)
+
+
+class _Progress:
+    """A tqdm bar on stderr that appears only for runs longer than a second, and only on a terminal."""
+
+    def __init__(self, total: int, label: str, quiet: bool) -> None:
+        self.bar = None
+        if quiet or not sys.stderr.isatty():
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=label, unit="wk", delay=1.0, file=sys.stderr, leave=False)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.refresh() if done == total else self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_one(path: str, args, sets: dict[str, str]):
+    from sim.runner import run
+    from sim.scenario import load
+
+    loaded = load(path, overrides=sets)
+    prog = _Progress(args.weeks or loaded.spec.settings.weeks, loaded.name, args.quiet)
+    try:
+        return run(loaded, replicates=args.replicates, seed=args.seed, weeks=args.weeks, progress=prog)
+    finally:
+        prog.close()
+
+
+def cmd_run(args) -> int:
+    """``negsim run``."""
+    from sim.output import check_out, default_out, write_run
+    from sim.scenario import load
+
+    sets = _parse_sets(args.set)
+    loaded = load(args.scenario, overrides=sets)  # validate before anything else
+    out = Path(args.out) if args.out else default_out(loaded.name)
+    check_out(out, args.force)
+    t0 = time.perf_counter()
+    result = _run_one(args.scenario, args, sets)
+    folder = write_run(result, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
+    print(format_summary(result))
+    n_plots = 0 if args.no_plots else 5
+    print(
+        f"\nWrote {folder}/ (summary.json, outcomes.csv, trajectories.csv, manifest.json"
+        + (f", {n_plots} {args.format} plots" if n_plots else "")
+        + f") in {time.perf_counter() - t0:.1f} s"
+    )
+    return 0
+
+
+def cmd_compare(args) -> int:
+    """``negsim compare``."""
+    from sim.output import check_out, default_out, write_compare
+    from sim.scenario import load
+
+    sets = _parse_sets(args.set)
+    loaded = [load(p, overrides=sets) for p in args.scenarios]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise RunError(f"compare needs scenarios with distinct names, got {', '.join(names)}")
+    out = Path(args.out) if args.out else default_out("compare-" + "-".join(names)[:80])
+    check_out(out, args.force)
+    results = [_run_one(p, args, sets) for p in args.scenarios]
+    folder = write_compare(results, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
+    print(format_compare(results))
+    print(f"\nWrote {folder}/ (comparison.csv, one folder per scenario" + ("" if args.no_plots else ", overlay plots") + ")")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    """``negsim validate``: load each file; report every failure; exit non-zero if any."""
+    from sim.scenario import load
+
+    bad = 0
+    for p in args.scenarios:
+        try:
+            s = load(p)
+            print(f"ok    {p}  ({s.name}: {len(s.spec.actors)} actors, {len(s.spec.issues)} issues)")
+        except ScenarioError as exc:
+            bad += 1
+            print(f"error {exc.message}", file=sys.stderr)
+    return EXIT_ERROR if bad else 0
+
+
+def cmd_list(args) -> int:
+    """``negsim list``: bundled scenarios, one line each."""
+    from sim.scenario import load
+
+    folder = bundled_dir()
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        print(f"no scenarios found in {folder}", file=sys.stderr)
+        return EXIT_ERROR
+    for f in files:
+        try:
+            s = load(f)
+            print(f"{str(f):44s} {s.spec.title or s.name}")
+        except ScenarioError as exc:
+            print(f"{str(f):44s} INVALID: {exc.message}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the CLI)."""
+    p = argparse.ArgumentParser(
+        prog="negsim",
+        description="Agent-based simulator of security negotiations: war, ceasefire and deterrence ensembles.",
+    )
+    from sim import __version__
+
+    p.add_argument("--version", action="version", version=f"negsim {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def ensemble_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("-n", "--replicates", type=int, help="Monte Carlo replicates (default: the scenario's settings)")
+        sp.add_argument("--seed", type=int, help="root seed (default: the scenario's settings)")
+        sp.add_argument("--weeks", type=int, help="horizon in weeks (default: the scenario's settings)")
+        sp.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
+        sp.add_argument("--out", help="output folder (default: a new folder under runs/)")
+        sp.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
+        sp.add_argument("--no-plots", action="store_true", help="write data files only")
+        sp.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="plot file format (default png)")
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("run", help="run one scenario's ensemble; print a summary; write data and plots")
+    r.add_argument("scenario", help="scenario YAML file")
+    ensemble_opts(r)
+    r.set_defaults(func=cmd_run)
+    c = sub.add_parser("compare", help="run several scenarios with the same settings; one table, overlay plots")
+    c.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    ensemble_opts(c)
+    c.set_defaults(func=cmd_compare)
+    v = sub.add_parser("validate", help="check scenario files; exit non-zero on any problem")
+    v.add_argument("scenarios", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    li = sub.add_parser("list", help="list the bundled scenarios")
+    li.set_defaults(func=cmd_list)
+    return p
+
+
+def _validate_numbers(args) -> None:
+    for name in ("replicates", "weeks"):
+        v = getattr(args, name, None)
+        if v is not None and v < 1:
+            raise RunError(f"--{name} must be at least 1, got {v}")
+    seed = getattr(args, "seed", None)
+    if seed is not None and seed < 0:
+        raise RunError(f"--seed must be a non-negative integer, got {seed}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``negsim`` and ``python -m sim``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        _validate_numbers(args)
+        return args.func(args)
+    except ScenarioError as exc:
+        print(f"negsim: error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except RunError as exc:
+        print(f"negsim: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("negsim: interrupted; no partial results were left behind", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 (the CLI promises no tracebacks)
+        if os.environ.get("NEGSIM_DEBUG"):
+            raise
+        print(
+            f"negsim: internal error: {type(exc).__name__}: {exc} (set NEGSIM_DEBUG=1 for a traceback; please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR

@@ -1,0 +1,297 @@
+"""Writing run folders: data files, plots and a manifest, atomically.
+
+A run folder is assembled in a hidden sibling (``.NAME.partial-PID``) and renamed into place
+only when every file is written, so a folder named like a run is always complete. Each file is
+itself written to a temporary name and renamed. An existing non-empty folder is never
+overwritten unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import RunError
+from sim.runner import RunResult
+
+DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv")
+"""Files that are byte-identical for the same scenario and seed."""
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float | np.floating):
+        if not np.isfinite(x):
+            return ""
+        v = float(x)
+        return repr(round(v, 6)) if abs(v) >= 1e-6 or v == 0 else f"{v:.6g}"
+    if isinstance(x, np.integer):
+        return str(int(x))
+    return str(x)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Stable JSON: sorted keys, two-space indent, trailing newline."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n").encode()
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if hasattr(o, "to_yaml"):
+        return o.to_yaml()
+    return str(o)
+
+
+def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """CSV with ``\\n`` line ends and compact, stable number formatting."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([_fmt(v) for v in row])
+    return buf.getvalue().encode()
+
+
+def outcomes_csv(result: RunResult) -> bytes:
+    """``outcomes.csv``: one row per replicate."""
+    cols = list(result.outcomes)
+    arrays = [result.outcomes[c] for c in cols]
+    return csv_bytes(cols, zip(*arrays, strict=True))
+
+
+def trajectories_csv(result: RunResult) -> bytes:
+    """``trajectories.csv``: per week, ensemble mean and quantiles of every recorded quantity."""
+    return csv_bytes(result.trajectory_columns, result.trajectories)
+
+
+def versions() -> dict[str, str]:
+    """Versions of negsim and the libraries that shape its numbers."""
+    out = {"python": platform.python_version()}
+    for pkg in ("negsim", "mesa", "numpy", "matplotlib", "pydantic", "pyyaml"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def manifest(result: RunResult, outputs: dict[str, str], command: list[str] | None) -> dict:
+    """``manifest.json``: what was run, from which files, with what, and the outputs' hashes."""
+    sc = result.scenario
+    return {
+        "scenario": sc.name,
+        "scenario_file": str(sc.path),
+        "scenario_files_sha256": {f: h for f, h in sc.files},
+        "overrides": {k: v for k, v in sc.overrides},
+        "resolved_parameters": sc.raw,
+        "replicates": result.replicates,
+        "seed": result.seed,
+        "weeks": result.weeks,
+        "versions": versions(),
+        "command": command if command is not None else sys.argv,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model_seconds": round(result.elapsed_s, 3),
+        "outputs_sha256": outputs,
+        "complete": True,
+    }
+
+
+def default_out(name: str, root: Path = Path("runs")) -> Path:
+    """A new folder under ``runs/`` named after the scenario and the time, never an existing one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = root / f"{name}-{stamp}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = Path(f"{base}-{k}")
+    return out
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Refuse an existing non-empty output folder unless ``force``; refuse a file in its place."""
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise RunError(f"--out {out} already exists and is not empty; choose another folder or add --force to replace it")
+
+
+def _commit_folder(tmp: Path, out: Path, force: bool) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        check_out(out, force)
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _start_folder(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return tmp
+
+
+def _save_fig(fig, path: Path, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    meta = {"Software": None} if fmt == "png" else ({"Creator": None, "Producer": None, "CreationDate": None} if fmt == "pdf" else {"Date": None})
+    fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    return data
+
+
+def write_run(
+    result: RunResult,
+    out: str | Path,
+    *,
+    force: bool = False,
+    plots: bool = True,
+    fmt: str = "png",
+    command: list[str] | None = None,
+) -> Path:
+    """Write a run folder: data files, plots (unless ``plots=False``) and ``manifest.json``.
+
+    Returns:
+        The folder written.
+
+    Raises:
+        RunError: the folder exists and is not empty (without ``force``).
+    """
+    out = Path(out)
+    check_out(out, force)
+    tmp = _start_folder(out)
+    try:
+        hashes: dict[str, str] = {}
+        files = {
+            "summary.json": json_bytes(result.summary),
+            "outcomes.csv": outcomes_csv(result),
+            "trajectories.csv": trajectories_csv(result),
+        }
+        for name, data in files.items():
+            atomic_write_bytes(tmp / name, data)
+            hashes[name] = hashlib.sha256(data).hexdigest()
+        if plots:
+            from sim import plots as P
+
+            for stem, fn in P.SINGLE_PLOTS.items():
+                fig = fn(result)
+                data = _save_fig(fig, tmp / f"{stem}.{fmt}", fmt)
+                hashes[f"{stem}.{fmt}"] = hashlib.sha256(data).hexdigest()
+        atomic_write_bytes(tmp / "manifest.json", json_bytes(manifest(result, hashes, command)))
+        _commit_folder(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_compare(
+    results: list[RunResult],
+    out: str | Path,
+    *,
+    force: bool = False,
+    plots: bool = True,
+    fmt: str = "png",
+    command: list[str] | None = None,
+) -> Path:
+    """Write a comparison folder: one sub-folder per scenario, ``comparison.csv`` and overlay plots."""
+    out = Path(out)
+    check_out(out, force)
+    tmp = _start_folder(out)
+    try:
+        hashes: dict[str, str] = {}
+        for r in results:
+            write_run(r, tmp / r.name, plots=plots, fmt=fmt, command=command)
+        data = csv_bytes(COMPARE_COLUMNS, (compare_row(r) for r in results))
+        atomic_write_bytes(tmp / "comparison.csv", data)
+        hashes["comparison.csv"] = hashlib.sha256(data).hexdigest()
+        if plots:
+            from sim import plots as P
+
+            for stem, fn in P.COMPARE_PLOTS.items():
+                d = _save_fig(fn(results), tmp / f"{stem}.{fmt}", fmt)
+                hashes[f"{stem}.{fmt}"] = hashlib.sha256(d).hexdigest()
+        man = {
+            "scenarios": [r.name for r in results],
+            "replicates": results[0].replicates,
+            "seed": results[0].seed,
+            "weeks": results[0].weeks,
+            "versions": versions(),
+            "command": command if command is not None else sys.argv,
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "outputs_sha256": hashes,
+            "complete": True,
+        }
+        atomic_write_bytes(tmp / "manifest.json", json_bytes(man))
+        _commit_folder(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+COMPARE_COLUMNS = [
+    "scenario",
+    "p_ceasefire",
+    "p_ceasefire_lo",
+    "p_ceasefire_hi",
+    "median_weeks_to_ceasefire",
+    "ceasefire_survival_52w",
+    "survival_52w_lo",
+    "survival_52w_hi",
+    "p_collapse_within_horizon",
+    "nato_entry",
+    "reassurance_backstop",
+    "reassurance_only",
+    "aid_only",
+    "no_agreement",
+]
+
+
+def compare_row(r: RunResult) -> list:
+    """One scenario's line in a comparison table."""
+    s = r.summary
+    ci = s["ceasefire_survival_52w_95"] or [None, None]
+    return [
+        r.name,
+        s["p_ceasefire"],
+        *s["p_ceasefire_95"],
+        s["median_weeks_to_ceasefire"] if s["median_weeks_to_ceasefire"] is not None else "",
+        s["ceasefire_survival_52w"] if s["ceasefire_survival_52w"] is not None else "",
+        ci[0] if ci[0] is not None else "",
+        ci[1] if ci[1] is not None else "",
+        s["p_collapse_within_horizon"] if s["p_collapse_within_horizon"] is not None else "",
+        *(s["outcome_shares"][k] for k in ("nato_entry", "reassurance_backstop", "reassurance_only", "aid_only", "no_agreement")),
+    ]
