@@ -157,19 +157,30 @@ def reservation(u_war: np.ndarray, press: np.ndarray) -> np.ndarray:
     return u_war - press
 
 
-def red_line_ok(proposal: np.ndarray, lo: np.ndarray, hi: np.ndarray, breaks_at: np.ndarray, press: np.ndarray) -> np.ndarray:
+def red_line_ok(
+    proposal: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    breaks_at: np.ndarray,
+    press: np.ndarray,
+    excluded: np.ndarray | None = None,
+) -> np.ndarray:
     """Whether a proposal respects an actor's red lines, or pressure has broken them.
 
     Args:
         proposal: ``(N, I)`` unit scale.
         lo, hi: ``(N, I)`` red-line bounds (unit scale; -inf/inf where none).
-        breaks_at: ``(N, I)`` pressure at which the red line is dropped (inf: never).
+        breaks_at: ``(N, I)`` pressure at which the red line on each issue is dropped (inf: never).
         press: ``(N,)`` the actor's current pressure.
+        excluded: ``(I, K)`` values (unit scale) the actor refuses outright, NaN-padded; or None.
 
     Returns:
         ``(N,)`` bool.
     """
     violated = (proposal < lo - 1e-9) | (proposal > hi + 1e-9)
+    if excluded is not None and excluded.shape[-1]:
+        hit = np.abs(proposal[:, :, None] - excluded[None]) < 1e-9  # NaN compares False
+        violated |= hit.any(axis=-1)
     broken = press[:, None] >= breaks_at
     return ~np.any(violated & ~broken, axis=-1)
 

@@ -55,7 +55,7 @@ class ActorAgent(mesa.Agent):
         outlook = m.outlook_weeks * m.war_cost_rate[k]
         self.pressure = core.pressure(m.resolve[k], sunk + outlook, m.leverage_in[k])
         self.reservation_value = core.reservation(u_war, self.pressure)
-        red_ok = core.red_line_ok(m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure)
+        red_ok = core.red_line_ok(m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure, m.red_excl[k])
         self.accepts = (self.utility_of_proposal >= self.reservation_value) & red_ok
 
     def concede(self) -> None:
@@ -129,6 +129,8 @@ class NegotiationModel(mesa.Model):
         self.red_lo = np.full((A, n, I), -np.inf)
         self.red_hi = np.full((A, n, I), np.inf)
         self.red_breaks = np.full((A, n, I), np.inf)
+        kmax = max((len(rl.exclude) for act in s.actors.values() for rl in act.red_lines.values()), default=0)
+        self.red_excl = np.full((A, I, kmax), np.nan)
         self.leverage_in = np.zeros((A, n))
         self.ref_bn = np.full((A, n), np.inf)
         self.ref_losses = np.full((A, n), np.inf)
@@ -167,6 +169,8 @@ class NegotiationModel(mesa.Model):
                     self.red_lo[a, :, j] = core.to_unit(rl.min, self.lo[j], self.hi[j])
                 if rl.max is not None:
                     self.red_hi[a, :, j] = core.to_unit(rl.max, self.lo[j], self.hi[j])
+                for q, v in enumerate(rl.exclude):
+                    self.red_excl[a, j, q] = core.to_unit(v, self.lo[j], self.hi[j])
                 if rl.breaks_at_pressure is not None:
                     self.red_breaks[a, :, j] = self._p(rl.breaks_at_pressure, f"{base}.red_lines.{iid}.breaks_at_pressure")
             for other, strength in act.leverage.items():

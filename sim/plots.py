@@ -92,7 +92,7 @@ def positions(result: RunResult) -> Figure:
 
 def states(result: RunResult) -> Figure:
     """Share of replicates at war, in a holding ceasefire, or at war again after a collapse."""
-    fig = Figure(figsize=(8, 4.6), layout="constrained")
+    fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
     weeks = np.arange(result.weeks + 1)
     st = result.records["state"] * 100
@@ -101,7 +101,7 @@ def states(result: RunResult) -> Figure:
     ax.set_ylim(0, 100)
     ax.set_xlabel("Week")
     ax.set_ylabel("Share of replicates (%)")
-    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=9)
     ax.grid(alpha=0.3)
     _title(fig, result, "war and ceasefire over time")
     return fig

@@ -127,6 +127,9 @@ class RedLine(BaseModel):
     model_config = _Strict
     min: float | None = Field(None, description="Reject proposals below this value.")
     max: float | None = Field(None, description="Reject proposals above this value.")
+    exclude: list[float] = Field(
+        default_factory=list, description="Reject proposals at exactly these values (labelled points)."
+    )
     breaks_at_pressure: Param(0.0, 1000.0) | None = Field(
         None, description="Pressure at which the actor drops the red line (None: never)."
     )
@@ -540,6 +543,8 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
             if issue_ref(("actors", aid, "red_lines", iid), iid):
                 in_scale(("actors", aid, "red_lines", iid, "min"), s.issues[iid], rl.min)
                 in_scale(("actors", aid, "red_lines", iid, "max"), s.issues[iid], rl.max)
+                for k, v in enumerate(rl.exclude):
+                    in_scale(("actors", aid, "red_lines", iid, "exclude", k), s.issues[iid], v)
         for other in a.leverage:
             actor_ref(("actors", aid, "leverage", other), other)
     for iid, v in s.negotiation.fixed.items():
