@@ -236,7 +236,9 @@ def wilson_interval(k: np.ndarray | int, n: int, z: float = 1.959963984540054) -
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if k == 0 else max(0.0, float(centre - half))
+    hi = 1.0 if k == n else min(1.0, float(centre + half))
+    return (lo, hi)
 
 
 def kaplan_meier(durations: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

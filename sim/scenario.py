@@ -643,7 +643,7 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSce
     for key, value in (overrides or {}).items():
         v = parse_scalar(value) if isinstance(value, str) else value
         _set_path(data, key, v)
-        locs[tuple(key.split("."))] = ("--set " + key, None)
+        locs[tuple(key.split("."))] = ("--set", None)
         applied.append((key, v))
     try:
         spec = Scenario.model_validate(data)

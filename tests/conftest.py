@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BUNDLED = ["baseline", "nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]
+ARRANGEMENTS = ["nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]
+
+
+def scenario_path(name: str) -> Path:
+    return SCENARIOS / f"{name}.yaml"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def default_runs():
+    """The bundled arrangements at the face-validity ensemble size (shared by several tests)."""
+    import sim
+
+    return {name: sim.run(sim.load(scenario_path(name)), replicates=4000, seed=20250227) for name in BUNDLED}
