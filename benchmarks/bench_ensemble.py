@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -105,10 +105,17 @@ def cpu_model() -> str:
 def git_rev() -> str | None:
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -257,7 +264,17 @@ def bench_cli(plan: dict) -> dict:
         tmp = Path(tempfile.mkdtemp(prefix="negsim-bench-"))
         try:
             out = tmp / "run"  # fresh, non-existent folder each time
-            cmd = [exe, "run", str(SCENARIO), "-n", str(CLI_N), "--no-plots", "--out", str(out), "-q"]
+            cmd = [
+                exe,
+                "run",
+                str(SCENARIO),
+                "-n",
+                str(CLI_N),
+                "--no-plots",
+                "--out",
+                str(out),
+                "-q",
+            ]
             run_s.append(timed_subprocess(cmd, REPO))
             if not (out / "summary.json").exists():
                 raise SystemExit(f"negsim run wrote no summary.json in {out}")
@@ -322,13 +339,21 @@ def fmt_rate(x: float) -> str:
 
 
 def report(res: dict) -> str:
-    m, ens, loop, cli, bd = res["machine"], res["ensemble"], res["loop"], res["cli"], res["breakdown"]
+    m, ens, loop, cli, bd = (
+        res["machine"],
+        res["ensemble"],
+        res["loop"],
+        res["cli"],
+        res["breakdown"],
+    )
     lines = []
     w = lines.append
     w(f"negsim ensemble benchmark  ({res['mode']}, {res['timestamp']})")
     w(f"  scenario  {res['scenario']}, {WEEKS} weeks, seed {SEED}")
     w(f"  machine   {m['cpu_model']}, {m['cpus_usable']} usable of {m['cpu_count']} cores, {m['platform']}")
-    w(f"  software  python {m['python']}, numpy {m['numpy']}, mesa {m['mesa']}, negsim {res['negsim_version']} (git {m['git']})")
+    w(
+        f"  software  python {m['python']}, numpy {m['numpy']}, mesa {m['mesa']}, negsim {res['negsim_version']} (git {m['git']})"
+    )
     w(f"  load avg  start {m['loadavg_start'][0]:.2f}, end {m['loadavg_end'][0]:.2f} (1-min)")
     w("")
     w("Ensemble throughput (one model, all replicates as arrays; medians of k repeats)")
@@ -393,7 +418,11 @@ def report(res: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats and a smaller loop sample (smoke check)")
-    ap.add_argument("--json", default=str(DEFAULT_JSON), help=f"write results here (default {DEFAULT_JSON.relative_to(REPO)})")
+    ap.add_argument(
+        "--json",
+        default=str(DEFAULT_JSON),
+        help=f"write results here (default {DEFAULT_JSON.relative_to(REPO)})",
+    )
     args = ap.parse_args(argv)
     plan = QUICK if args.quick else FULL
 
@@ -416,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
 
     res = {
         "mode": "quick" if args.quick else "full",
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "negsim_version": sim.__version__,
         "scenario": str(SCENARIO.relative_to(REPO)),
         "weeks": WEEKS,

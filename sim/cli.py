@@ -62,7 +62,8 @@ def format_summary(result) -> str:
         + (f"   (IQR {iqr[0]:.0f}-{iqr[1]:.0f})" if iqr else "")
     )
     lines.append(
-        f"  {'Ceasefire holds 52 weeks (KM)':36s} {_pct(s['ceasefire_survival_52w'])}  {_ci(s['ceasefire_survival_52w_95'])}"
+        f"  {'Ceasefire holds 52 weeks (KM)':36s} {_pct(s['ceasefire_survival_52w'])}"
+        f"  {_ci(s['ceasefire_survival_52w_95'])}"
     )
     lines.append(f"  {'First ceasefire collapses in horizon':36s} {_pct(s['p_collapse_within_horizon'])}")
     lines.append(f"  {'In a ceasefire at the horizon':36s} {_pct(s['p_ceasefire_at_horizon'])}")
@@ -70,7 +71,9 @@ def format_summary(result) -> str:
     from sim.plots import CLASS_LABELS
 
     for k, label in CLASS_LABELS.items():
-        lines.append(f"    {label.replace(chr(10), ' '):34s} {_pct(s['outcome_shares'][k])}  {_ci(s['outcome_shares_95'][k])}")
+        lines.append(
+            f"    {label.replace(chr(10), ' '):34s} {_pct(s['outcome_shares'][k])}  {_ci(s['outcome_shares_95'][k])}"
+        )
     lines += ["", "  Mean cost per replicate over the horizon"]
     for aid, c in s["costs"].items():
         name = spec.actors[aid].name
@@ -90,7 +93,12 @@ def format_compare(results) -> str:
         f"{'scenario':22s} {'ceasefire':>9s} {'median wk':>9s} {'holds 52w':>9s} {'collapses':>9s}"
         f" {'NATO':>6s} {'backstp':>7s} {'reass.':>6s} {'aid':>6s} {'none':>6s}"
     )
-    lines = [f"{len(results)} scenarios, {r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks", "", head, "-" * len(head)]
+    lines = [
+        f"{len(results)} scenarios, {r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        "",
+        head,
+        "-" * len(head),
+    ]
     for r in results:
         s = r.summary
         sh = s["outcome_shares"]
@@ -180,7 +188,11 @@ def cmd_compare(args) -> int:
     results = [_run_one(p, args, sets) for p in args.scenarios]
     folder = write_compare(results, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
     print(format_compare(results))
-    print(f"\nWrote {folder}/ (comparison.csv, one folder per scenario" + ("" if args.no_plots else ", overlay plots") + ")")
+    print(
+        f"\nWrote {folder}/ (comparison.csv, one folder per scenario"
+        + ("" if args.no_plots else ", overlay plots")
+        + ")"
+    )
     return 0
 
 
@@ -229,14 +241,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def ensemble_opts(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("-n", "--replicates", type=int, help="Monte Carlo replicates (default: the scenario's settings)")
+        sp.add_argument(
+            "-n",
+            "--replicates",
+            type=int,
+            help="Monte Carlo replicates (default: the scenario's settings)",
+        )
         sp.add_argument("--seed", type=int, help="root seed (default: the scenario's settings)")
         sp.add_argument("--weeks", type=int, help="horizon in weeks (default: the scenario's settings)")
-        sp.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="override a scenario value (repeatable)")
+        sp.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY.PATH=VALUE",
+            help="override a scenario value (repeatable)",
+        )
         sp.add_argument("--out", help="output folder (default: a new folder under runs/)")
         sp.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
         sp.add_argument("--no-plots", action="store_true", help="write data files only")
-        sp.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="plot file format (default png)")
+        sp.add_argument(
+            "--format",
+            choices=["png", "svg", "pdf"],
+            default="png",
+            help="plot file format (default png)",
+        )
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("run", help="run one scenario's ensemble; print a summary; write data and plots")
@@ -288,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("NEGSIM_DEBUG"):
             raise
         print(
-            f"negsim: internal error: {type(exc).__name__}: {exc} (set NEGSIM_DEBUG=1 for a traceback; please report it)",
+            f"negsim: internal error: {type(exc).__name__}: {exc} "
+            "(set NEGSIM_DEBUG=1 for a traceback; please report it)",
             file=sys.stderr,
         )
         return EXIT_ERROR

@@ -83,14 +83,22 @@ def snap(values: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points[idx]
 
 
-def equilibrium_balance(cap_a: np.ndarray, cap_b: np.ndarray, aid_level: np.ndarray, aid_effect: np.ndarray) -> np.ndarray:
+def equilibrium_balance(
+    cap_a: np.ndarray, cap_b: np.ndarray, aid_level: np.ndarray, aid_effect: np.ndarray
+) -> np.ndarray:
     """Side a's long-run share of military standing: ``S_a / (S_a + S_b)``, ``S_a = c_a + k·aid``."""
     sa = cap_a + aid_effect * aid_level
     total = sa + cap_b
     return np.clip(np.where(total > _EPS, sa / np.maximum(total, _EPS), 0.5), 0.01, 0.99)
 
 
-def balance_step(balance: np.ndarray, target: np.ndarray, reversion: np.ndarray, volatility: np.ndarray, shock: np.ndarray) -> np.ndarray:
+def balance_step(
+    balance: np.ndarray,
+    target: np.ndarray,
+    reversion: np.ndarray,
+    volatility: np.ndarray,
+    shock: np.ndarray,
+) -> np.ndarray:
     """One week of the battlefield balance: an Ornstein-Uhlenbeck step on the logit scale.
 
     ``L' = L + θ (L* - L) + σ z``, ``L = logit(b)``; kept within [0.01, 0.99].
@@ -133,7 +141,12 @@ def war_lottery_utility(
     return p_a * utility(outcome_a, ideal, weights, exponent) + (1 - p_a) * utility(outcome_b, ideal, weights, exponent)
 
 
-def weariness(spend_bn: np.ndarray, losses: np.ndarray, ref_bn: float | np.ndarray, ref_losses: float | np.ndarray) -> np.ndarray:
+def weariness(
+    spend_bn: np.ndarray,
+    losses: np.ndarray,
+    ref_bn: float | np.ndarray,
+    ref_losses: float | np.ndarray,
+) -> np.ndarray:
     """War weariness: spending over its reference plus losses over theirs (a ref of inf ignores that part)."""
     return spend_bn / ref_bn + losses / ref_losses
 
@@ -169,7 +182,8 @@ def red_line_ok(
 
     Args:
         proposal: ``(N, I)`` unit scale.
-        lo, hi: ``(N, I)`` red-line bounds (unit scale; -inf/inf where none).
+        lo: ``(N, I)`` lower red-line bounds (unit scale; -inf where none).
+        hi: ``(N, I)`` upper red-line bounds (unit scale; inf where none).
         breaks_at: ``(N, I)`` pressure at which the red line on each issue is dropped (inf: never).
         press: ``(N,)`` the actor's current pressure.
         excluded: ``(I, K)`` values (unit scale) the actor refuses outright, NaN-padded; or None.
@@ -210,11 +224,17 @@ def deterrent(
     """Deterrent of an agreed package: ``g·Σ_k commit_k·cred_k·cap_k + s·strength_defender``.
 
     Args:
-        commitment, credibility, guarantor_capability: ``(G, N)`` per guarantor.
-        guarantee_weight, self_defence_weight: ``(N,)``.
+        commitment: ``(G, N)`` depth of each guarantor's commitment under the package, 0..1.
+        credibility: ``(G, N)`` belief that each commitment is honoured, 0..1.
+        guarantor_capability: ``(G, N)`` each guarantor's capability, 0..1.
+        guarantee_weight: ``(N,)`` deterrent per unit of commitment × credibility × capability.
         defender_strength: ``(N,)`` defender capability plus aid effect under the package.
+        self_defence_weight: ``(N,)`` deterrent per unit of the defender's strength.
     """
-    return guarantee_weight * np.sum(commitment * credibility * guarantor_capability, axis=0) + self_defence_weight * defender_strength
+    return (
+        guarantee_weight * np.sum(commitment * credibility * guarantor_capability, axis=0)
+        + self_defence_weight * defender_strength
+    )
 
 
 def resumption_hazard(base: np.ndarray, revisionism: np.ndarray, deterrent_value: np.ndarray) -> np.ndarray:

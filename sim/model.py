@@ -4,7 +4,7 @@ Each actor is a Mesa agent whose state (positions, costs, acceptance) is a view 
 a replicate axis; the model's step is one week:
 
 1. **war**: the battlefield balance moves (replicates at war), costs accrue;
-2. **talks**: the protocol forms a proposal; every agent ``evaluate``\\ s it against its
+2. **talks**: the protocol forms a proposal; every agent evaluates it against its
    reservation value; a ceasefire is agreed where every veto player accepts; agents that reject
    ``concede`` toward the proposal;
 3. **deterrence**: in replicates at ceasefire the challenger may resume the war;
@@ -129,7 +129,10 @@ class NegotiationModel(mesa.Model):
         self.red_lo = np.full((A, n, I), -np.inf)
         self.red_hi = np.full((A, n, I), np.inf)
         self.red_breaks = np.full((A, n, I), np.inf)
-        kmax = max((len(rl.exclude) for act in s.actors.values() for rl in act.red_lines.values()), default=0)
+        kmax = max(
+            (len(rl.exclude) for act in s.actors.values() for rl in act.red_lines.values()),
+            default=0,
+        )
         self.red_excl = np.full((A, I, kmax), np.nan)
         self.leverage_in = np.zeros((A, n))
         self.ref_bn = np.full((A, n), np.inf)
@@ -172,7 +175,9 @@ class NegotiationModel(mesa.Model):
                 for q, v in enumerate(rl.exclude):
                     self.red_excl[a, j, q] = core.to_unit(v, self.lo[j], self.hi[j])
                 if rl.breaks_at_pressure is not None:
-                    self.red_breaks[a, :, j] = self._p(rl.breaks_at_pressure, f"{base}.red_lines.{iid}.breaks_at_pressure")
+                    self.red_breaks[a, :, j] = self._p(
+                        rl.breaks_at_pressure, f"{base}.red_lines.{iid}.breaks_at_pressure"
+                    )
             for other, strength in act.leverage.items():
                 b = self.actor_ids.index(other)
                 self.leverage_in[b] += self._p(strength, f"{base}.leverage.{other}")
@@ -245,10 +250,15 @@ class NegotiationModel(mesa.Model):
         self.war_aid_level = np.full(n, sq_aid)
         self.war_financing = np.full(n, self._financing(self.status_quo))
         self.balance_target = core.equilibrium_balance(
-            self.capability[self.side_a], self.capability[self.side_b], self.war_aid_level, self.aid_effect
+            self.capability[self.side_a],
+            self.capability[self.side_b],
+            self.war_aid_level,
+            self.aid_effect,
         )
         self._update_war_cost_rate()
-        self.balance_outlook = core.forecast_balance(self.balance, self.balance_target, self.reversion, self.outlook_weeks)
+        self.balance_outlook = core.forecast_balance(
+            self.balance, self.balance_target, self.reversion, self.outlook_weeks
+        )
 
     def _financing(self, package_unit: np.ndarray) -> np.ndarray | float:
         if self.fin_j is None:
@@ -311,7 +321,9 @@ class NegotiationModel(mesa.Model):
     def _talks(self, at_war: np.ndarray, t: int) -> None:
         self.talking = at_war & (t >= self.talks_from)
         self.proposal = self._proposal()
-        self.balance_outlook = core.forecast_balance(self.balance, self.balance_target, self.reversion, self.outlook_weeks)
+        self.balance_outlook = core.forecast_balance(
+            self.balance, self.balance_target, self.reversion, self.outlook_weeks
+        )
         self.agents.do("evaluate")
         veto_ok = np.ones(self.n, dtype=bool)
         for agent in self.agent_list:
@@ -384,7 +396,13 @@ class NegotiationModel(mesa.Model):
         pos = self.lo + self.positions * (self.hi - self.lo)  # (A, N, I)
         prop = self.lo + self.proposal * (self.hi - self.lo)  # (N, I)
         cols = np.concatenate(
-            [pos.transpose(1, 0, 2).reshape(self.n, A * I), prop, self.balance[:, None], self.spend.T, self.losses.T],
+            [
+                pos.transpose(1, 0, 2).reshape(self.n, A * I),
+                prop,
+                self.balance[:, None],
+                self.spend.T,
+                self.losses.T,
+            ],
             axis=1,
         )
         st = self._stats(cols)  # (K, 6)

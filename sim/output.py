@@ -70,7 +70,7 @@ def _json_default(o: Any) -> Any:
 
 
 def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
-    """CSV with ``\\n`` line ends and compact, stable number formatting."""
+    """CSV with Unix line ends and compact, stable number formatting."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -139,7 +139,9 @@ def check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise RunError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise RunError(f"--out {out} already exists and is not empty; choose another folder or add --force to replace it")
+        raise RunError(
+            f"--out {out} already exists and is not empty; choose another folder or add --force to replace it"
+        )
 
 
 def _commit_folder(tmp: Path, out: Path, force: bool) -> None:
@@ -165,7 +167,11 @@ def _start_folder(out: Path) -> Path:
 
 def _save_fig(fig, path: Path, fmt: str) -> bytes:
     buf = io.BytesIO()
-    meta = {"Software": None} if fmt == "png" else ({"Creator": None, "Producer": None, "CreationDate": None} if fmt == "pdf" else {"Date": None})
+    meta = (
+        {"Software": None}
+        if fmt == "png"
+        else ({"Creator": None, "Producer": None, "CreationDate": None} if fmt == "pdf" else {"Date": None})
+    )
     fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
     data = buf.getvalue()
     atomic_write_bytes(path, data)
@@ -293,5 +299,14 @@ def compare_row(r: RunResult) -> list:
         ci[0] if ci[0] is not None else "",
         ci[1] if ci[1] is not None else "",
         s["p_collapse_within_horizon"] if s["p_collapse_within_horizon"] is not None else "",
-        *(s["outcome_shares"][k] for k in ("nato_entry", "reassurance_backstop", "reassurance_only", "aid_only", "no_agreement")),
+        *(
+            s["outcome_shares"][k]
+            for k in (
+                "nato_entry",
+                "reassurance_backstop",
+                "reassurance_only",
+                "aid_only",
+                "no_agreement",
+            )
+        ),
     ]

@@ -97,9 +97,7 @@ def parse_param(value: Any, lo: float, hi: float) -> float | Dist:
     if isinstance(value, dict) and len(value) == 1:
         kind, args = next(iter(value.items()))
         if kind not in DIST_KINDS:
-            raise ValueError(
-                f"unknown distribution {kind!r}; allowed: {', '.join(DIST_KINDS)} (or a number)"
-            )
+            raise ValueError(f"unknown distribution {kind!r}; allowed: {', '.join(DIST_KINDS)} (or a number)")
         n = DIST_KINDS[kind]
         if not isinstance(args, list) or len(args) != n or not all(_finite(x) for x in args):
             raise ValueError(f"{kind} takes a list of {n} finite numbers; allowed: {DIST_HELP}")
@@ -112,9 +110,7 @@ def parse_param(value: Any, lo: float, hi: float) -> float | Dist:
                 raise ValueError(f"uniform needs {lo:g} <= lo <= hi <= {hi:g}, got {list(a)}")
         elif kind == "triangular":
             if not lo <= a[0] <= a[1] <= a[2] <= hi:
-                raise ValueError(
-                    f"triangular needs {lo:g} <= lo <= mode <= hi <= {hi:g}, got {list(a)}"
-                )
+                raise ValueError(f"triangular needs {lo:g} <= lo <= mode <= hi <= {hi:g}, got {list(a)}")
         elif kind == "beta":
             if a[0] <= 0 or a[1] <= 0:
                 raise ValueError(f"beta needs a > 0 and b > 0, got {list(a)}")

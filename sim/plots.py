@@ -18,7 +18,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OKABE_ITO = ["#0072B2", "#009E73", "#D55E00", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 """Okabe & Ito (2008) palette, reordered so the bundled actors get blue, green, vermillion, orange."""
-STATE_COLOURS = {"At war": "#D55E00", "Ceasefire holding": "#009E73", "War resumed after collapse": "#CC79A7"}
+STATE_COLOURS = {
+    "At war": "#D55E00",
+    "Ceasefire holding": "#009E73",
+    "War resumed after collapse": "#CC79A7",
+}
 CLASS_LABELS = {
     "nato_entry": "NATO entry",
     "reassurance_backstop": "Reassurance force\n+ US backstop",
@@ -69,7 +73,14 @@ def positions(result: RunResult) -> Figure:
                 if h.get_label() not in [x.get_label() for x in handles]:
                     handles.append(h)
         fixed = iid in spec.negotiation.fixed
-        (hp,) = ax.plot(weeks, prop[:, j, 3], color="black", lw=1.3, ls="--", label="Proposal on the table (median)")
+        (hp,) = ax.plot(
+            weeks,
+            prop[:, j, 3],
+            color="black",
+            lw=1.3,
+            ls="--",
+            label="Proposal on the table (median)",
+        )
         if "Proposal on the table (median)" not in [x.get_label() for x in handles]:
             handles.append(hp)
         pts = sorted(issue.points)
@@ -84,8 +95,14 @@ def positions(result: RunResult) -> Figure:
         ax.grid(alpha=0.3)
     for ax in axes[len(issues) :]:
         ax.set_axis_off()
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=9,
-               title="Line: median position; shading: 50% and 90% of replicates", title_fontsize=9)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 5),
+        fontsize=9,
+        title="Line: median position; shading: 50% and 90% of replicates",
+        title_fontsize=9,
+    )
     _title(fig, result, "bargaining positions by issue")
     return fig
 
@@ -96,7 +113,15 @@ def states(result: RunResult) -> Figure:
     ax = fig.subplots()
     weeks = np.arange(result.weeks + 1)
     st = result.records["state"] * 100
-    ax.stackplot(weeks, st[:, 0], st[:, 1], st[:, 2], labels=list(STATE_COLOURS), colors=list(STATE_COLOURS.values()), alpha=0.85)
+    ax.stackplot(
+        weeks,
+        st[:, 0],
+        st[:, 1],
+        st[:, 2],
+        labels=list(STATE_COLOURS),
+        colors=list(STATE_COLOURS.values()),
+        alpha=0.85,
+    )
     ax.set_xlim(0, result.weeks)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Week")
@@ -118,7 +143,14 @@ def outcomes(result: RunResult) -> Figure:
     colours = ["#0072B2", "#009E73", "#E69F00", "#D55E00", "#999999"]
     bars = ax.bar(range(len(names)), shares, color=colours, yerr=err, capsize=4, ecolor="#333333")
     for b, v in zip(bars, shares, strict=True):
-        ax.annotate(f"{v:.1f}%", (b.get_x() + b.get_width() / 2, v), xytext=(0, 12), textcoords="offset points", ha="center", fontsize=9)
+        ax.annotate(
+            f"{v:.1f}%",
+            (b.get_x() + b.get_width() / 2, v),
+            xytext=(0, 12),
+            textcoords="offset points",
+            ha="center",
+            fontsize=9,
+        )
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([CLASS_LABELS[k] for k in names], fontsize=9)
     ax.set_ylabel("Share of replicates (%)")
@@ -145,10 +177,23 @@ def survival(result: RunResult) -> Figure:
         s52 = result.summary["ceasefire_survival_52w"]
         ax.axvline(52, color="#555555", lw=1, ls=":")
         if s52 is not None:
-            ax.annotate(f"52 weeks: {s52 * 100:.0f}%", (52, s52 * 100), xytext=(6, 8), textcoords="offset points", fontsize=9)
+            ax.annotate(
+                f"52 weeks: {s52 * 100:.0f}%",
+                (52, s52 * 100),
+                xytext=(6, 8),
+                textcoords="offset points",
+                fontsize=9,
+            )
         ax.legend(loc="lower left", fontsize=9)
     else:
-        ax.text(0.5, 0.5, "No ceasefire in any replicate", transform=ax.transAxes, ha="center", va="center")
+        ax.text(
+            0.5,
+            0.5,
+            "No ceasefire in any replicate",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+        )
     ax.set_xlim(0, result.weeks)
     ax.set_ylim(0, 102)
     ax.set_xlabel("Weeks since the ceasefire was agreed")
@@ -187,7 +232,13 @@ def costs(result: RunResult) -> Figure:
     return fig
 
 
-SINGLE_PLOTS = {"positions": positions, "states": states, "outcomes": outcomes, "survival": survival, "costs": costs}
+SINGLE_PLOTS = {
+    "positions": positions,
+    "states": states,
+    "outcomes": outcomes,
+    "survival": survival,
+    "costs": costs,
+}
 """Plots written for every run, by file stem."""
 
 
@@ -199,7 +250,13 @@ def compare_survival(results: list[RunResult]) -> Figure:
         n_cf = int(round(r.summary["p_ceasefire"] * r.replicates))
         label = f"{r.scenario.spec.title or r.name} (n={n_cf:,})"
         if n_cf:
-            _km(ax, r.survival, OKABE_ITO[k % len(OKABE_ITO)], label, LINESTYLES[k % len(LINESTYLES)])
+            _km(
+                ax,
+                r.survival,
+                OKABE_ITO[k % len(OKABE_ITO)],
+                label,
+                LINESTYLES[k % len(LINESTYLES)],
+            )
         else:
             ax.plot([], [], color=OKABE_ITO[k % len(OKABE_ITO)], label=label + ": no ceasefire")
     ax.axvline(52, color="#555555", lw=1, ls=":")
@@ -207,7 +264,12 @@ def compare_survival(results: list[RunResult]) -> Figure:
     ax.set_ylim(0, 102)
     ax.set_xlabel("Weeks since the ceasefire was agreed")
     ax.set_ylabel("Probability the ceasefire still holds (%)")
-    ax.legend(fontsize=8, loc="lower left", title="Scenario (replicates with a ceasefire)", title_fontsize=8)
+    ax.legend(
+        fontsize=8,
+        loc="lower left",
+        title="Scenario (replicates with a ceasefire)",
+        title_fontsize=8,
+    )
     ax.grid(alpha=0.3)
     r0 = results[0]
     fig.suptitle(
@@ -228,8 +290,16 @@ def compare_outcomes(results: list[RunResult]) -> Figure:
         shares = np.array([r.summary["outcome_shares"][c] for c in names]) * 100
         ci = np.array([r.summary["outcome_shares_95"][c] for c in names]) * 100
         x = np.arange(len(names)) - 0.4 + width * (k + 0.5)
-        ax.bar(x, shares, width, color=OKABE_ITO[k % len(OKABE_ITO)], label=r.scenario.spec.title or r.name,
-               yerr=np.vstack([shares - ci[:, 0], ci[:, 1] - shares]), capsize=2, ecolor="#333333")
+        ax.bar(
+            x,
+            shares,
+            width,
+            color=OKABE_ITO[k % len(OKABE_ITO)],
+            label=r.scenario.spec.title or r.name,
+            yerr=np.vstack([shares - ci[:, 0], ci[:, 1] - shares]),
+            capsize=2,
+            ecolor="#333333",
+        )
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([CLASS_LABELS[c] for c in names], fontsize=9)
     ax.set_ylabel("Share of replicates (%)")
@@ -238,7 +308,10 @@ def compare_outcomes(results: list[RunResult]) -> Figure:
     ax.legend(fontsize=8, title="Scenario", title_fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     r0 = results[0]
-    fig.suptitle(f"Outcomes side by side\n{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks", fontsize=11)
+    fig.suptitle(
+        f"Outcomes side by side\n{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        fontsize=11,
+    )
     return fig
 
 

@@ -208,7 +208,14 @@ def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, w
     for path, arr in sorted(m.sampled.items()):
         out[f"param:{path}"] = arr
     # ---- trajectories.csv rows (tidy: week, quantity, actor, issue, mean, quantiles)
-    cols = ["week", "quantity", "actor", "issue", "mean", *[f"q{int(q * 100):02d}" for q in QUANTILES]]
+    cols = [
+        "week",
+        "quantity",
+        "actor",
+        "issue",
+        "mean",
+        *[f"q{int(q * 100):02d}" for q in QUANTILES],
+    ]
     rows: list[list] = []
     for t in range(weeks + 1):
         for a, aid in enumerate(actors):

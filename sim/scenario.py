@@ -89,9 +89,7 @@ class Issue(BaseModel):
     points: dict[float, str] = Field(
         min_length=2, description="Labelled points of the scale; min and max are its ends."
     )
-    discrete: bool = Field(
-        False, description="Agreements snap to the nearest labelled point (categorical issues)."
-    )
+    discrete: bool = Field(False, description="Agreements snap to the nearest labelled point (categorical issues).")
     status_quo: float = Field(description="Value in force while the war goes on.")
     decided_by_battle: bool = Field(
         False,
@@ -128,7 +126,8 @@ class RedLine(BaseModel):
     min: float | None = Field(None, description="Reject proposals below this value.")
     max: float | None = Field(None, description="Reject proposals above this value.")
     exclude: list[float] = Field(
-        default_factory=list, description="Reject proposals at exactly these values (labelled points)."
+        default_factory=list,
+        description="Reject proposals at exactly these values (labelled points).",
     )
     breaks_at_pressure: Param(0.0, 1000.0) | None = Field(
         None, description="Pressure at which the actor drops the red line (None: never)."
@@ -159,18 +158,14 @@ class Actor(BaseModel):
         0.0,
         description="-1 risk-acceptant .. 0 neutral .. 1 risk-averse (loss exponent 2**r).",
     )
-    revisionism: Unit = Field(
-        0.0, description="Drive to resume the war after a ceasefire (challenger only), 0..1."
-    )
+    revisionism: Unit = Field(0.0, description="Drive to resume the war after a ceasefire (challenger only), 0..1.")
     weariness_reference_bn: Param(1e-6, 1e9) | None = Field(
         None, description="Spending ($bn) at which this actor's war weariness reaches 1."
     )
     weariness_reference_losses: Param(1e-6, 1e9) | None = Field(
         None, description="Losses (index, weeks of even fighting) at which weariness reaches 1."
     )
-    veto: list[str] = Field(
-        default_factory=list, description="Issues on which this actor's consent is required."
-    )
+    veto: list[str] = Field(default_factory=list, description="Issues on which this actor's consent is required.")
     positions: dict[str, Position] = Field(min_length=1)
     red_lines: dict[str, RedLine] = Field(default_factory=dict)
     leverage: dict[str, Param(0.0, 10.0)] = Field(
@@ -200,7 +195,8 @@ class Negotiation(BaseModel):
         description="Issues not on the table: their value in every proposal is the scenario's premise.",
     )
     concession_rate: Unit = Field(
-        0.1, description="Share of the gap to the proposal a rejecting actor concedes per week at pressure 1."
+        0.1,
+        description="Share of the gap to the proposal a rejecting actor concedes per week at pressure 1.",
     )
     outlook_weeks: int = Field(26, ge=1, le=520, description="Weeks ahead actors look when judging war.")
     start_week: int = Field(0, ge=0, description="Week talks open.")
@@ -238,9 +234,7 @@ class Deterrence(BaseModel):
     model_config = _Strict
     challenger: str = Field(description="Actor that may resume the war.")
     defender: str = Field(description="Actor the guarantees protect.")
-    base_hazard: Unit = Field(
-        description="Weekly probability of renewed war at revisionism 1 and no deterrent."
-    )
+    base_hazard: Unit = Field(description="Weekly probability of renewed war at revisionism 1 and no deterrent.")
     guarantee_weight: Param(0.0, 100.0) = Field(
         description="Deterrent per unit of commitment x credibility x guarantor capability."
     )
@@ -332,12 +326,13 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
     files = [(shown, hashlib.sha256(text.encode()).hexdigest())]
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
-        raise ScenarioError(
-            f"the top level must be a mapping of scenario keys, got {kind}", file=shown, line=1
-        )
+        raise ScenarioError(f"the top level must be a mapping of scenario keys, got {kind}", file=shown, line=1)
     if "schema_version" not in data:
         raise ScenarioError(
-            "missing required key 'schema_version'", file=shown, line=1, allowed=f"schema_version: {SCHEMA_VERSION}"
+            "missing required key 'schema_version'",
+            file=shown,
+            line=1,
+            allowed=f"schema_version: {SCHEMA_VERSION}",
         )
     if data["schema_version"] != SCHEMA_VERSION:
         raise ScenarioError(
@@ -353,7 +348,11 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
     line = locs.get(("extends",), (shown, None))[1]
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(
-            "must be a file path", file=shown, line=line, path="extends", allowed="a path relative to this file"
+            "must be a file path",
+            file=shown,
+            line=line,
+            path="extends",
+            allowed="a path relative to this file",
         )
     ppath = (path.parent / parent).resolve()
     if ppath in stack or ppath == path.resolve():
@@ -361,12 +360,13 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
         raise ScenarioError(f"circular extends ({chain})", file=shown, line=line, path="extends")
     if len(stack) >= MAX_EXTENDS_DEPTH:
         raise ScenarioError(
-            f"extends chain is deeper than {MAX_EXTENDS_DEPTH} files", file=shown, line=line, path="extends"
+            f"extends chain is deeper than {MAX_EXTENDS_DEPTH} files",
+            file=shown,
+            line=line,
+            path="extends",
         )
     if not ppath.is_file():
-        raise ScenarioError(
-            f"extends {parent!r}: no such file ({ppath})", file=shown, line=line, path="extends"
-        )
+        raise ScenarioError(f"extends {parent!r}: no such file ({ppath})", file=shown, line=line, path="extends")
     pdata, plocs, pfiles = _read_chain(ppath, (*stack, path.resolve()))
     merged = _deep_merge(pdata, data)
     merged_locs = {**plocs, **locs}
@@ -482,14 +482,14 @@ def _set_path(data: dict, dotted: str, value: Any) -> None:
         if not isinstance(node, dict) or key not in node:
             here = ".".join(parts[:i]) or "(top level)"
             keys = ", ".join(map(str, node)) if isinstance(node, dict) else "none (not a mapping)"
-            raise ScenarioError(
-                f"no key {part!r} under {here}", file="--set", path=dotted, allowed=keys
-            )
+            raise ScenarioError(f"no key {part!r} under {here}", file="--set", path=dotted, allowed=keys)
         if not isinstance(node[key], dict):
             node[key] = {} if node[key] is None else node[key]
             if not isinstance(node[key], dict):
                 raise ScenarioError(
-                    f"{'.'.join(parts[: i + 1])} is a value, not a mapping", file="--set", path=dotted
+                    f"{'.'.join(parts[: i + 1])} is a value, not a mapping",
+                    file="--set",
+                    path=dotted,
                 )
         node = node[key]
     node[parts[-1]] = value
@@ -526,7 +526,11 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
                 vals = list(v.args)
         for x in vals:
             if not issue.lo <= x <= issue.hi:
-                err(loc, f"{x:g} is outside the scale of {issue.label!r}", f"[{issue.lo:g}, {issue.hi:g}]")
+                err(
+                    loc,
+                    f"{x:g} is outside the scale of {issue.label!r}",
+                    f"[{issue.lo:g}, {issue.hi:g}]",
+                )
                 return
 
     for iid, issue in s.issues.items():
@@ -578,7 +582,10 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
         missing = sorted(pts - set(s.outcomes.classes))
         extra = sorted(set(s.outcomes.classes) - pts)
         if missing:
-            err(("outcomes", "classes"), f"no class for point(s) {', '.join(f'{p:g}' for p in missing)}")
+            err(
+                ("outcomes", "classes"),
+                f"no class for point(s) {', '.join(f'{p:g}' for p in missing)}",
+            )
         if extra:
             err(
                 ("outcomes", "classes"),

@@ -216,9 +216,7 @@ def rubinstein_limit_share(r1: float, r2: float) -> float:
     a = _nonneg("r1", r1)
     b = _nonneg("r2", r2)
     if a + b == 0.0:
-        raise ValueError(
-            "rubinstein_limit_share is undefined for r1 == r2 == 0; at least one rate must be > 0"
-        )
+        raise ValueError("rubinstein_limit_share is undefined for r1 == r2 == 0; at least one rate must be > 0")
     return b / (a + b)
 
 
@@ -306,10 +304,7 @@ def nash_product(
     g1 = x ** _positive("a", a) - _real("d1", d1)
     g2 = (1.0 - x) ** _positive("b", b) - _real("d2", d2)
     if g1 < 0.0 or g2 < 0.0:
-        raise ValueError(
-            f"x1={x1!r} is not individually rational: "
-            "it leaves a player below the disagreement utility"
-        )
+        raise ValueError(f"x1={x1!r} is not individually rational: it leaves a player below the disagreement utility")
     if alpha is None:
         return g1 * g2
     al = _unit("alpha", alpha)
@@ -358,10 +353,7 @@ def _nash_numeric(d1: float, d2: float, alpha: float, a: float, b: float) -> flo
             return math.inf
         if g2 <= 0.0:
             return -math.inf
-        return (
-            alpha * _marginal_utility(x, a) / g1
-            - (1.0 - alpha) * _marginal_utility(1.0 - x, b) / g2
-        )
+        return alpha * _marginal_utility(x, a) / g1 - (1.0 - alpha) * _marginal_utility(1.0 - x, b) / g2
 
     def log_product(x: float) -> float:
         g1 = x**a - d1
@@ -606,9 +598,7 @@ def _positions_weights(positions, weights) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 1 or x.size == 0:
         raise ValueError("positions must be a non-empty 1-D sequence of numbers")
     if w.shape != x.shape:
-        raise ValueError(
-            f"weights must have the same length as positions ({x.size}), got shape {w.shape}"
-        )
+        raise ValueError(f"weights must have the same length as positions ({x.size}), got shape {w.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("positions must be finite numbers")
     if not np.all(np.isfinite(w)) or np.any(w < 0.0):

@@ -35,9 +35,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
                 None, None, "a mapping key must be a plain value", key_node.start_mark
             ) from None
         if key in out:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
 
@@ -74,9 +72,7 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"is not UTF-8 text (byte {exc.start} cannot be decoded)", file=shown
-        ) from None
+        raise ScenarioError(f"is not UTF-8 text (byte {exc.start} cannot be decoded)", file=shown) from None
 
 
 def load_yaml(path: Path, text: str | None = None) -> tuple[Any, Locs]:

@@ -154,7 +154,10 @@ def test_red_lines():
     breaks = np.full((2, 2), 0.4)
     assert core.red_line_ok(prop, lo, hi, breaks, np.array([0.5, 0.0])).tolist() == [True, True]
     excl = np.array([[0.75], [np.nan]])
-    assert core.red_line_ok(prop, np.full((2, 2), -np.inf), hi, never, press, excl).tolist() == [True, False]
+    assert core.red_line_ok(prop, np.full((2, 2), -np.inf), hi, never, press, excl).tolist() == [
+        True,
+        False,
+    ]
 
 
 def test_concession_by_hand():

@@ -21,7 +21,13 @@ def test_bundled_scenarios_load(name):
     assert s.spec.schema_version == 1
     assert s.spec.description
     assert set(s.spec.actors) == {"ukraine", "us", "russia", "uk_europe"}
-    assert {"security_guarantee", "aid_level", "aid_financing", "territory", "minerals_deal"} <= set(s.spec.issues)
+    assert {
+        "security_guarantee",
+        "aid_level",
+        "aid_financing",
+        "territory",
+        "minerals_deal",
+    } <= set(s.spec.issues)
     sg = s.spec.issues["security_guarantee"]
     assert sorted(sg.points) == [0, 1, 2, 3, 4]
     assert set(s.spec.outcomes.classes.values()) == set(OUTCOME_CLASSES)
@@ -126,7 +132,11 @@ def test_out_of_range_value_says_allowed_range(tmp_path):
 
 
 def test_unknown_issue_in_veto_list(tmp_path):
-    p = _mutate(tmp_path, "veto: [security_guarantee, territory]\n", "veto: [security_guarantee, teritory]\n")
+    p = _mutate(
+        tmp_path,
+        "veto: [security_guarantee, territory]\n",
+        "veto: [security_guarantee, teritory]\n",
+    )
     e = _err(p)
     assert e.path == "actors.russia.veto.1"
     assert e.line == _line_of(p, "teritory")
@@ -137,7 +147,11 @@ def test_unknown_issue_in_veto_list(tmp_path):
     ("old", "new", "path"),
     [
         ("sides: [ukraine, russia]", "sides: [ukraine, rusia]", "war.sides.1"),
-        ("    leverage:\n      ukraine: 0.25", "    leverage:\n      ukrain: 0.25", "actors.us.leverage.ukrain"),
+        (
+            "    leverage:\n      ukraine: 0.25",
+            "    leverage:\n      ukrain: 0.25",
+            "actors.us.leverage.ukrain",
+        ),
         ("challenger: russia", "challenger: moscow", "deterrence.challenger"),
         ("mediator: us}", "mediator: usa}", "negotiation.protocol.mediator"),
         ("donors: {us: 0.5,", "donors: {usa: 0.5,", "war.donors.usa"),
@@ -211,7 +225,9 @@ def test_extends_is_relative_to_the_file(tmp_path):
 
 
 def test_error_in_parent_names_parent_file(tmp_path):
-    (tmp_path / "base.yaml").write_text(scenario_path("baseline").read_text().replace("    revisionism: 0.85", "    revisionism: 9"))
+    (tmp_path / "base.yaml").write_text(
+        scenario_path("baseline").read_text().replace("    revisionism: 0.85", "    revisionism: 9")
+    )
     child = _write(tmp_path, "schema_version: 1\nextends: base.yaml\nname: child\n")
     e = _err(child)
     assert e.file == str(tmp_path / "base.yaml") and e.path == "actors.russia.revisionism"
@@ -250,7 +266,11 @@ def test_set_unknown_paths():
 
 
 def test_no_expression_evaluation(tmp_path):
-    p = _mutate(tmp_path, "    revisionism: 0.85", "    revisionism: !!python/object/apply:os.system ['echo hi']")
+    p = _mutate(
+        tmp_path,
+        "    revisionism: 0.85",
+        "    revisionism: !!python/object/apply:os.system ['echo hi']",
+    )
     e = _err(p)
     assert "invalid YAML" in e.message
 

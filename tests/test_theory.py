@@ -53,9 +53,7 @@ def _compute(case_id: str, output: str) -> float:
             return theory.rubinstein_shares(d2, d1)[0]
     elif m := _RATES.fullmatch(case_id):
         if output == "share_player1_proposer":
-            return theory.rubinstein_shares_from_rates(
-                float(m["r1"]), float(m["r2"]), float(m["dt"])
-            )[0]
+            return theory.rubinstein_shares_from_rates(float(m["r1"]), float(m["r2"]), float(m["dt"]))[0]
     elif m := _LIMIT.fullmatch(case_id):
         if output == "share_player1_limit":
             return theory.rubinstein_limit_share(float(m["r1"]), float(m["r2"]))
@@ -149,9 +147,7 @@ def test_rubinstein_undefined_without_discounting():
     assert theory.rubinstein_shares(1.0, 0.5) == (1.0, 0.0)
 
 
-@pytest.mark.parametrize(
-    "d1, d2, name", [(-0.1, 0.5, "delta1"), (0.5, 1.5, "delta2"), (math.nan, 0.5, "delta1")]
-)
+@pytest.mark.parametrize("d1, d2, name", [(-0.1, 0.5, "delta1"), (0.5, 1.5, "delta2"), (math.nan, 0.5, "delta1")])
 def test_rubinstein_rejects_out_of_range(d1, d2, name):
     with pytest.raises(ValueError, match=name):
         theory.rubinstein_shares(d1, d2)
@@ -183,10 +179,7 @@ def test_rates_equal_discount_factor_form(r1, r2, dt):
 @given(st.floats(min_value=0.01, max_value=1.0), st.floats(min_value=0.01, max_value=1.0))
 def test_rates_converge_to_limit_share(r1, r2):
     limit = theory.rubinstein_limit_share(r1, r2)
-    errs = [
-        abs(theory.rubinstein_shares_from_rates(r1, r2, dt)[0] - limit)
-        for dt in (1.0, 0.1, 0.01, 0.001)
-    ]
+    errs = [abs(theory.rubinstein_shares_from_rates(r1, r2, dt)[0] - limit) for dt in (1.0, 0.1, 0.01, 0.001)]
     assert errs[-1] < 1e-3
     assert all(b <= a + 1e-15 for a, b in zip(errs, errs[1:], strict=False))
 
@@ -226,9 +219,7 @@ def _stahl_backward_induction(delta: float, periods: int) -> float:
 
 @given(unit, st.integers(min_value=1, max_value=200))
 def test_stahl_matches_backward_induction(delta, periods):
-    assert theory.stahl_share(delta, periods) == pytest.approx(
-        _stahl_backward_induction(delta, periods), abs=1e-12
-    )
+    assert theory.stahl_share(delta, periods) == pytest.approx(_stahl_backward_induction(delta, periods), abs=1e-12)
 
 
 def test_stahl_backward_induction_exact_fractions():
@@ -249,9 +240,7 @@ def test_stahl_converges_to_rubinstein(delta, periods):
     assert abs(theory.stahl_share(delta, 5000) - rub) < 1e-12
 
 
-@pytest.mark.parametrize(
-    "delta, periods, name", [(1.2, 3, "delta"), (0.5, 0, "periods"), (0.5, 2.0, "periods")]
-)
+@pytest.mark.parametrize("delta, periods, name", [(1.2, 3, "delta"), (0.5, 0, "periods"), (0.5, 2.0, "periods")])
 def test_stahl_rejects_bad_arguments(delta, periods, name):
     with pytest.raises(ValueError, match=name):
         theory.stahl_share(delta, periods)
@@ -319,9 +308,7 @@ def test_nash_general_first_order_condition_to_1e12():
     x = theory.nash_bargaining(d1, d2, alpha, a, b)
 
     def dlog(t):
-        return alpha * a * t ** (a - 1) / (t**a - d1) - (1 - alpha) * b * (1 - t) ** (b - 1) / (
-            (1 - t) ** b - d2
-        )
+        return alpha * a * t ** (a - 1) / (t**a - d1) - (1 - alpha) * b * (1 - t) ** (b - 1) / ((1 - t) ** b - d2)
 
     assert dlog(x - 1e-12) > 0 > dlog(x + 1e-12)
 
@@ -337,9 +324,7 @@ def test_nash_risk_aversion_lowers_own_share():
     # a concave (risk-averse) player 1 concedes more to a risk-neutral opponent
     assert theory.nash_bargaining(0.0, 0.0, 0.5, a=0.5) < 0.5
     # closed form for d = 0: x = alpha a / (alpha a + (1 - alpha) b)
-    assert theory.nash_bargaining(0.0, 0.0, 0.5, a=0.5, b=1.0) == pytest.approx(
-        1.0 / 3.0, abs=1e-12
-    )
+    assert theory.nash_bargaining(0.0, 0.0, 0.5, a=0.5, b=1.0) == pytest.approx(1.0 / 3.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("d1, d2", [(0.5, 0.5), (0.7, 0.4), (1.0, -1.0), (2.0, 0.0)])
