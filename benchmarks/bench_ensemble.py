@@ -352,13 +352,17 @@ def report(res: dict) -> str:
     w(f"  scenario  {res['scenario']}, {WEEKS} weeks, seed {SEED}")
     w(f"  machine   {m['cpu_model']}, {m['cpus_usable']} usable of {m['cpu_count']} cores, {m['platform']}")
     w(
-        f"  software  python {m['python']}, numpy {m['numpy']}, mesa {m['mesa']}, negsim {res['negsim_version']} (git {m['git']})"
+        f"  software  python {m['python']}, numpy {m['numpy']}, mesa {m['mesa']}, "
+        f"negsim {res['negsim_version']} (git {m['git']})"
     )
     w(f"  load avg  start {m['loadavg_start'][0]:.2f}, end {m['loadavg_end'][0]:.2f} (1-min)")
     w("")
     w("Ensemble throughput (one model, all replicates as arrays; medians of k repeats)")
     w("  wall = sim.run() (model + summary); model = r.elapsed_s (construction + stepping)")
-    hdr = f"  {'N':>7} {'k':>3} {'wall s':>9} {'model s':>9} {'rep/s':>9} {'rep-wk/s':>11} {'rep/s*':>9} {'rep-wk/s*':>11}"
+    hdr = (
+        f"  {'N':>7} {'k':>3} {'wall s':>9} {'model s':>9} "
+        f"{'rep/s':>9} {'rep-wk/s':>11} {'rep/s*':>9} {'rep-wk/s*':>11}"
+    )
     w(hdr)
     w("  " + "-" * (len(hdr) - 2))
     for key in map(str, SIZES):

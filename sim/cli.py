@@ -61,10 +61,11 @@ def format_summary(result) -> str:
         f"  {'Median weeks to ceasefire':36s} {'n/a' if med is None else f'{med:5.0f}'}"
         + (f"   (IQR {iqr[0]:.0f}-{iqr[1]:.0f})" if iqr else "")
     )
-    lines.append(
-        f"  {'Ceasefire holds 52 weeks (KM)':36s} {_pct(s['ceasefire_survival_52w'])}"
-        f"  {_ci(s['ceasefire_survival_52w_95'])}"
-    )
+    s52 = s["ceasefire_survival_52w"]
+    why = ""
+    if s52 is None:
+        why = "   (no ceasefire)" if not s["p_ceasefire"] else "   (no ceasefire was followed for 52 weeks)"
+    lines.append(f"  {'Ceasefire holds 52 weeks (KM)':36s} {_pct(s52)}  {_ci(s['ceasefire_survival_52w_95'])}{why}")
     lines.append(f"  {'First ceasefire collapses in horizon':36s} {_pct(s['p_collapse_within_horizon'])}")
     lines.append(f"  {'In a ceasefire at the horizon':36s} {_pct(s['p_ceasefire_at_horizon'])}")
     lines += ["", "  Outcome of the first agreement       share   95% interval"]
@@ -308,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     except RunError as exc:
         print(f"negsim: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # output piped into e.g. `head`: results are already written
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("negsim: interrupted; no partial results were left behind", file=sys.stderr)
         return 130

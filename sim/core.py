@@ -64,7 +64,7 @@ def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience:
 
     Args:
         positions: ``(A, N, I)`` current positions.
-        capability: ``(A, N)`` capabilities (the mediator's may carry extra weight).
+        capability: ``(A, N)`` capabilities (weights of the compromise, with salience).
         salience: ``(A, N, I)`` raw saliences (0..1).
 
     Returns:
@@ -155,8 +155,8 @@ def pressure(resolve: np.ndarray, war_cost: np.ndarray, leverage: np.ndarray) ->
     """Pressure to settle, in utility units: the cost of fighting on as the actor feels it.
 
     ``(1 - resolve)·war_cost + leverage``, where ``war_cost`` is weariness from costs so far plus
-    the expected cost over the outlook, and ``leverage`` the pressure others apply for every
-    week the war goes on (US aid conditionality on Ukraine, sanctions on Russia).
+    the expected cost over the outlook, and ``leverage`` the constant pressure others apply
+    while the war goes on (US aid conditionality on Ukraine, sanctions on Russia).
     """
     return (1.0 - resolve) * war_cost + leverage
 

@@ -190,6 +190,9 @@ class NegotiationModel(mesa.Model):
         self.weights = core.salience_weights(self.salience)
 
         neg = s.negotiation
+        med = neg.protocol.mediator
+        self.mediator = self.actor_ids.index(med) if med is not None else None
+        self.mediator_weight = neg.protocol.mediator_weight
         self.concession_base = self._p(neg.concession_rate, "negotiation.concession_rate")
         self.outlook_weeks = neg.outlook_weeks
         self.fixed_mask = np.array([i in neg.fixed for i in self.issue_ids])

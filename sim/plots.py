@@ -315,4 +315,37 @@ def compare_outcomes(results: list[RunResult]) -> Figure:
     return fig
 
 
-COMPARE_PLOTS = {"compare_survival": compare_survival, "compare_outcomes": compare_outcomes}
+def compare_states(results: list[RunResult]) -> Figure:
+    """Share of replicates in a holding ceasefire, week by week, for several scenarios."""
+    fig = Figure(figsize=(8.5, 5), layout="constrained")
+    ax = fig.subplots()
+    for k, r in enumerate(results):
+        weeks = np.arange(r.weeks + 1)
+        ax.plot(
+            weeks,
+            r.records["state"][:, 1] * 100,
+            color=OKABE_ITO[k % len(OKABE_ITO)],
+            ls=LINESTYLES[k % len(LINESTYLES)],
+            lw=2,
+            label=r.scenario.spec.title or r.name,
+        )
+    ax.set_xlim(0, max(r.weeks for r in results))
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Week")
+    ax.set_ylabel("Replicates in a holding ceasefire (%)")
+    ax.legend(fontsize=8, loc="upper left", title="Scenario", title_fontsize=8)
+    ax.grid(alpha=0.3)
+    r0 = results[0]
+    fig.suptitle(
+        f"Peace over time: share of replicates in a ceasefire that still holds\n"
+        f"{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        fontsize=11,
+    )
+    return fig
+
+
+COMPARE_PLOTS = {
+    "compare_survival": compare_survival,
+    "compare_outcomes": compare_outcomes,
+    "compare_states": compare_states,
+}

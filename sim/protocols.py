@@ -32,9 +32,11 @@ class Protocol:
 class MediatedSingleText(Protocol):
     """A mediator drafts one text: the capability × salience weighted compromise of current positions.
 
-    The mediator (the United States in the article's talks) drafts; its own position counts like
-    any other actor's, so the text is the compromise model's forecast (Achen 2006) applied to
-    *current* bargaining positions, which move as rejecting actors concede.
+    The mediator (the United States in the article's talks) drafts; by default
+    (``mediator_weight: 1``) its own position counts like any other actor's, so the text is the
+    compromise model's forecast (Achen 2006) applied to *current* bargaining positions, which
+    move as rejecting actors concede. A ``mediator_weight`` above 1 multiplies the mediator's
+    capability in the draft: a mediator that steers the text toward its own position.
     """
 
     name = "mediated_single_text"
@@ -42,7 +44,11 @@ class MediatedSingleText(Protocol):
 
     def propose(self, model: NegotiationModel) -> np.ndarray:
         """Weighted compromise of the agents' current positions."""
-        return core.weighted_compromise(model.positions, model.capability, model.salience)
+        cap = model.capability
+        if model.mediator is not None and model.mediator_weight != 1.0:
+            cap = cap.copy()
+            cap[model.mediator] *= model.mediator_weight
+        return core.weighted_compromise(model.positions, cap, model.salience)
 
 
 PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (MediatedSingleText,)}

@@ -125,7 +125,9 @@ def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, w
     had_cf = m.first_cf_week >= 0
     collapsed = m.first_collapse_week >= 0
     # survival of the first ceasefire: from its start to collapse, censored at the horizon
-    dur = np.where(collapsed, m.first_collapse_week - m.first_cf_week, weeks - m.first_cf_week)[had_cf]
+    # a ceasefire agreed at step t faces its first resumption draw at step t + 1; one that holds to
+    # the last step (weeks - 1) is censored after weeks - 1 - t draws
+    dur = np.where(collapsed, m.first_collapse_week - m.first_cf_week, weeks - 1 - m.first_cf_week)[had_cf]
     ev = collapsed[had_cf]
     surv = core.kaplan_meier(dur, ev) if had_cf.any() else (np.zeros(1), np.ones(1), np.ones(1), np.ones(1))
     k_cf = int(had_cf.sum())

@@ -183,6 +183,12 @@ class Protocol(BaseModel):
     model_config = _Strict
     name: str = Field("mediated_single_text", description="A registered protocol name.")
     mediator: str | None = Field(None, description="Actor who drafts the single text.")
+    mediator_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="Multiplier on the mediator's capability when drafting (1: an honest broker).",
+    )
 
 
 class Negotiation(BaseModel):

@@ -146,3 +146,16 @@ def test_run_rejects_bad_sizes(backstop):
         sim.run(backstop, weeks=0)
     with pytest.raises(sim.RunError, match="use -n"):
         sim.run(backstop, replicates=10**9, weeks=104)
+
+
+def test_mediator_weight_steers_the_text(backstop):
+    """A mediator with more weight pulls the single text toward its own position."""
+    base = NegotiationModel(backstop, 5, 1, 1)
+    heavy = NegotiationModel(backstop.with_overrides({"negotiation.protocol.mediator_weight": 5}), 5, 1, 1)
+    j = base.issue_ids.index("minerals_deal")  # the US (mediator) wants the full deal: 1
+    assert heavy.proposal[0, j] > base.proposal[0, j]
+    w = base.capability[:, 0] * base.salience[:, 0, j]
+    x = base.positions[:, 0, j]
+    assert base.proposal[0, j] == pytest.approx((w * x).sum() / w.sum())
+    w[1] *= 5
+    assert heavy.proposal[0, j] == pytest.approx((w * x).sum() / w.sum())
