@@ -56,7 +56,9 @@ def utility(package: np.ndarray, ideal: np.ndarray, weights: np.ndarray, exponen
         Utility per replicate, ``(N,)``: 1 at the ideal, 0 at maximal distance on every issue.
     """
     d = np.abs(package - ideal)
-    return 1.0 - np.sum(weights * d ** exponent[:, None], axis=-1)
+    if not np.all(exponent == 1.0):  # risk-neutral actors skip the (slow) elementwise power
+        d = d ** exponent[:, None]
+    return 1.0 - np.sum(weights * d, axis=-1)
 
 
 def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> np.ndarray:
@@ -70,11 +72,18 @@ def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience:
     Returns:
         ``(N, I)``; where every actor has zero weight on an issue, the plain mean of positions.
     """
-    w = capability[:, :, None] * salience
-    total = w.sum(axis=0)
-    mean = positions.mean(axis=0)
-    num = (w * positions).sum(axis=0)
-    return np.where(total > _EPS, num / np.maximum(total, _EPS), mean)
+    return compromise_from_weights(positions, capability[:, :, None] * salience)
+
+
+def compromise_from_weights(positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`weighted_compromise` with the ``(A, N, I)`` weights ``c·s`` already formed."""
+    total = np.einsum("ani->ni", weights)
+    num = np.einsum("ani,ani->ni", weights, positions)
+    out = num / np.maximum(total, _EPS)
+    empty = total <= _EPS
+    if empty.any():
+        out = np.where(empty, positions.mean(axis=0), out)
+    return out
 
 
 def snap(values: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -138,7 +147,12 @@ def war_lottery_utility(
     The lottery form of Fearon (1995): ``outcome_a`` / ``outcome_b`` hold the issues decided by
     battle at the winner's ideal and the rest at the status quo.
     """
-    return p_a * utility(outcome_a, ideal, weights, exponent) + (1 - p_a) * utility(outcome_b, ideal, weights, exponent)
+    return lottery(p_a, utility(outcome_a, ideal, weights, exponent), utility(outcome_b, ideal, weights, exponent))
+
+
+def lottery(p_a: np.ndarray, u_a: np.ndarray, u_b: np.ndarray) -> np.ndarray:
+    """Expected utility ``p·u_a + (1-p)·u_b`` of a war won by side a with probability ``p``."""
+    return p_a * u_a + (1 - p_a) * u_b
 
 
 def weariness(
@@ -246,6 +260,32 @@ def resumption_hazard(base: np.ndarray, revisionism: np.ndarray, deterrent_value
 
 
 # ----------------------------------------------------------------------------- statistics
+
+
+def quantiles(x: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """Quantiles over axis 0 of an ``(N, K)`` array, linear interpolation (numpy's default method).
+
+    Returns:
+        ``(len(probs), K)``.
+    """
+    return quantiles_rows(np.ascontiguousarray(x.T), probs).T
+
+
+def quantiles_rows(rows: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """Quantiles of each row of a ``(K, N)`` array (linear interpolation, as ``np.quantile``).
+
+    Sorts each row once, which is faster than ``np.quantile`` for several probabilities.
+
+    Returns:
+        ``(K, len(probs))``.
+    """
+    xs = np.sort(rows, axis=1)
+    n = xs.shape[1]
+    pos = np.asarray(probs) * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    return xs[:, lo] * (1 - frac) + xs[:, hi] * frac
 
 
 def wilson_interval(k: np.ndarray | int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

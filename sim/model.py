@@ -50,12 +50,17 @@ class ActorAgent(mesa.Agent):
         m, k = self.model, self.index
         weights, exponent, ideal = m.weights[k], m.exponent[k], m.ideal[k]
         self.utility_of_proposal = core.utility(m.proposal, ideal, weights, exponent)
-        u_war = core.war_lottery_utility(ideal, weights, exponent, m.balance_outlook, m.outcome_a, m.outcome_b)
+        u_war = core.lottery(m.balance_outlook, m.u_outcome_a[k], m.u_outcome_b[k])
         sunk = core.weariness(m.spend[k], m.losses[k], m.ref_bn[k], m.ref_losses[k])
         outlook = m.outlook_weeks * m.war_cost_rate[k]
         self.pressure = core.pressure(m.resolve[k], sunk + outlook, m.leverage_in[k])
         self.reservation_value = core.reservation(u_war, self.pressure)
-        red_ok = core.red_line_ok(m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure, m.red_excl[k])
+        if m.has_red_lines[k]:
+            red_ok = core.red_line_ok(
+                m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure, m.red_excl[k]
+            )
+        else:
+            red_ok = True
         self.accepts = (self.utility_of_proposal >= self.reservation_value) & red_ok
 
     def concede(self) -> None:
@@ -188,11 +193,16 @@ class NegotiationModel(mesa.Model):
                 self.g_cred[c, a] = self._p(g.credibility, f"{gp}.credibility")
                 self.g_cost[c, a] = self._p(g.cost_bn_per_week, f"{gp}.cost_bn_per_week")
         self.weights = core.salience_weights(self.salience)
+        self.has_red_lines = np.array([bool(s.actors[a].red_lines) for a in self.actor_ids], dtype=bool)
 
         neg = s.negotiation
         med = neg.protocol.mediator
         self.mediator = self.actor_ids.index(med) if med is not None else None
         self.mediator_weight = neg.protocol.mediator_weight
+        cap = self.capability.copy()
+        if self.mediator is not None:
+            cap[self.mediator] *= self.mediator_weight
+        self.draft_weights = cap[:, :, None] * self.salience  # (A, N, I): constant over time
         self.concession_base = self._p(neg.concession_rate, "negotiation.concession_rate")
         self.outlook_weeks = neg.outlook_weeks
         self.fixed_mask = np.array([i in neg.fixed for i in self.issue_ids])
@@ -219,6 +229,13 @@ class NegotiationModel(mesa.Model):
         battle = np.array([s.issues[i].decided_by_battle for i in self.issue_ids])
         self.outcome_a = np.where(battle, self.ideal[self.side_a], self.status_quo)
         self.outcome_b = np.where(battle, self.ideal[self.side_b], self.status_quo)
+        # utility of each war outcome to each actor: constant over time, so computed once
+        self.u_outcome_a = np.stack(
+            [core.utility(self.outcome_a, self.ideal[a], self.weights[a], self.exponent[a]) for a in range(A)]
+        )
+        self.u_outcome_b = np.stack(
+            [core.utility(self.outcome_b, self.ideal[a], self.weights[a], self.exponent[a]) for a in range(A)]
+        )
 
         d = s.deterrence
         self.challenger = self.actor_ids.index(d.challenger)
@@ -384,31 +401,33 @@ class NegotiationModel(mesa.Model):
         self.rec_losses = np.zeros((self.weeks + 1, A, 6))
         self.rec_state = np.zeros((self.weeks + 1, 3))
         self.rec_accept = np.full((self.weeks + 1, A), np.nan)
+        self._rec_buf = np.empty((A * I + I + 1 + 2 * A, self.n))
 
     @staticmethod
-    def _stats(x: np.ndarray) -> np.ndarray:
-        """Mean and the QUANTILES over the replicate axis (axis 0) → (..., 6)."""
-        q = np.quantile(x, QUANTILES, axis=0)
-        return np.concatenate([x.mean(axis=0)[None], q], axis=0).T
+    def _stats(rows: np.ndarray) -> np.ndarray:
+        """Mean and the QUANTILES of each row of a ``(K, N)`` array (replicates along axis 1) → ``(K, 6)``."""
+        q = core.quantiles_rows(rows, QUANTILES)
+        return np.concatenate([rows.mean(axis=1)[:, None], q], axis=1)
 
     def _record(self) -> None:
         t = self.week
         if t > self.weeks:
             return
         A, I = len(self.actor_ids), len(self.issue_ids)
-        pos = self.lo + self.positions * (self.hi - self.lo)  # (A, N, I)
-        prop = self.lo + self.proposal * (self.hi - self.lo)  # (N, I)
-        cols = np.concatenate(
-            [
-                pos.transpose(1, 0, 2).reshape(self.n, A * I),
-                prop,
-                self.balance[:, None],
-                self.spend.T,
-                self.losses.T,
-            ],
-            axis=1,
-        )
-        st = self._stats(cols)  # (K, 6)
+        buf = self._rec_buf  # (K, N), replicates along rows: sorting is contiguous
+        span = self.hi - self.lo
+        # positions (A, N, I) -> rows (A*I, N) in scale units
+        pos = buf[: A * I].reshape(A, I, self.n)
+        np.multiply(self.positions.transpose(0, 2, 1), span[None, :, None], out=pos)
+        pos += self.lo[None, :, None]
+        k = A * I
+        np.multiply(self.proposal.T, span[:, None], out=buf[k : k + I])
+        buf[k : k + I] += self.lo[:, None]
+        k += I
+        buf[k] = self.balance
+        buf[k + 1 : k + 1 + A] = self.spend
+        buf[k + 1 + A : k + 1 + 2 * A] = self.losses
+        st = self._stats(buf)  # (K, 6)
         k = 0
         self.rec_positions[t] = st[k : k + A * I].reshape(A, I, 6)
         k += A * I

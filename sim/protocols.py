@@ -44,11 +44,7 @@ class MediatedSingleText(Protocol):
 
     def propose(self, model: NegotiationModel) -> np.ndarray:
         """Weighted compromise of the agents' current positions."""
-        cap = model.capability
-        if model.mediator is not None and model.mediator_weight != 1.0:
-            cap = cap.copy()
-            cap[model.mediator] *= model.mediator_weight
-        return core.weighted_compromise(model.positions, cap, model.salience)
+        return core.compromise_from_weights(model.positions, model.draft_weights)
 
 
 PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (MediatedSingleText,)}

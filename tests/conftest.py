@@ -10,6 +10,17 @@ matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _find_shared() -> Path:
+    """The workplace's read-only ``shared/`` folder: $NEGSIM_SHARED, beside the repo, or /work/shared."""
+    for cand in (os.environ.get("NEGSIM_SHARED"), ROOT.parent / "shared", "/work/shared"):
+        if cand and (Path(cand) / "reference-cases").is_dir():
+            return Path(cand)
+    return ROOT.parent / "shared"
+
+
+SHARED = _find_shared()
 SCENARIOS = ROOT / "scenarios"
 BUNDLED = ["baseline", "nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]
 ARRANGEMENTS = ["nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .conftest import SHARED as SHARED_ROOT
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "article-2025-02-27.yaml"
 
@@ -153,7 +155,7 @@ def test_quotes_short(claims: list[dict]) -> None:
 
 
 def test_quotes_verbatim(seed: dict, claims: list[dict]) -> None:
-    article = ROOT / seed["article"]["source_file"]
+    article = SHARED_ROOT / Path(seed["article"]["source_file"]).relative_to("../shared")
     if not article.is_file():
         pytest.skip(f"shared article not available: {article}")
     text = normalise(article.read_text(encoding="utf-8"))

@@ -7,7 +7,6 @@ import math
 import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,9 @@ from hypothesis import strategies as st
 
 from sim import theory
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference-cases"
+from .conftest import SHARED as SHARED_ROOT
+
+SHARED = SHARED_ROOT / "reference-cases"
 CLOSED_FORM_CSV = SHARED / "closed-form" / "expected.csv"
 BDM_INPUT_CSV = SHARED / "bdm-eu-emissions" / "input.csv"
 TOL = 1e-12
