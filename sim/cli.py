@@ -198,18 +198,109 @@ def cmd_compare(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """``negsim validate``: load each file; report every failure; exit non-zero if any."""
+    """``negsim validate``: load each file and check its provenance; exit non-zero on any error.
+
+    Unsourced parameters (and sources left behind by an override in a child file) are warnings,
+    errors with ``--strict``.
+    """
+    from sim import provenance
     from sim.scenario import load
 
     bad = 0
     for p in args.scenarios:
         try:
             s = load(p)
-            print(f"ok    {p}  ({s.name}: {len(s.spec.actors)} actors, {len(s.spec.issues)} issues)")
         except ScenarioError as exc:
             bad += 1
             print(f"error {exc.message}", file=sys.stderr)
+            continue
+        prov = provenance.check(s)
+        warnings = prov.warnings()
+        if warnings and args.strict:
+            bad += 1
+            print(f"error {p}: {len(warnings)} parameter(s) without a valid source (--strict):", file=sys.stderr)
+            for w in warnings:
+                print(f"  {w}", file=sys.stderr)
+            continue
+        n_claims = sum(1 for e in prov.entries if e.source is not None and e.source.claims)
+        print(
+            f"ok    {p}  ({s.name}: {len(s.spec.actors)} actors, {len(s.spec.issues)} issues, "
+            f"{len(prov.entries)} parameters, {n_claims} traced to claims)"
+        )
+        for w in warnings:
+            print(f"  warning: {w}", file=sys.stderr)
     return EXIT_ERROR if bad else 0
+
+
+def cmd_explain(args) -> int:
+    """``negsim explain``: every parameter with its value and its claim or assumption, by actor."""
+    from sim import provenance
+    from sim.scenario import load
+
+    s = load(args.scenario)
+    prov = provenance.check(s)
+    rows = provenance.explain_rows(prov)
+    if args.format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["group", "parameter", "value", "kind", "speaker", "source"])
+        for r in rows:
+            w.writerow([r["group"], r["parameter"], r["value"], r["kind"], r["speaker"], r["source"]])
+        return 0
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    title = s.spec.title or s.name
+    if args.format == "md":
+        print(f"# {title}\n\nScenario `{s.path}`; claims from {', '.join(s.spec.seeds) or 'no digest'}.\n")
+        for g, rs in groups.items():
+            name = s.spec.actors[g].name if g in s.spec.actors else g.capitalize()
+            print(f"## {name}\n\n| parameter | value | source |\n|---|---|---|")
+            for r in rs:
+                src = r["source"].replace("|", "\\|")
+                who = f" ({r['speaker']})" if r["speaker"] else ""
+                label = {"claim": "", "assumption": "*assumption:* ", "default": "*default:* "}.get(r["kind"], "**")
+                print(f"| `{r['parameter']}` | {r['value']} | {label}{src}{who} |")
+            print()
+        return 0
+    import shutil
+    import textwrap
+
+    width = max(60, min(120, shutil.get_terminal_size((100, 40)).columns))
+    print(f"{title}  ({s.path})")
+    for g, rs in groups.items():
+        name = s.spec.actors[g].name if g in s.spec.actors else g.capitalize()
+        print(f"\n{name}")
+        for r in rs:
+            print(f"  {r['parameter']} = {r['value']}")
+            for d in r["details"]:
+                for k, line in enumerate(textwrap.wrap(d, width - 8)):
+                    print(("      " if k == 0 else "        ") + line)
+    missing = [r for r in rows if r["kind"] == "MISSING"]
+    print(
+        f"\n{len(rows)} parameters: {sum(r['kind'] == 'claim' for r in rows)} from claims, "
+        f"{sum(r['kind'] == 'assumption' for r in rows)} assumptions, "
+        f"{sum(r['kind'] == 'default' for r in rows)} defaults, {len(missing)} without a source"
+    )
+    return 0
+
+
+def cmd_schema(args) -> int:
+    """``negsim schema``: the JSON Schema of the scenario format (from the loader's own models)."""
+    import json
+
+    from sim.scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        from sim.output import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.output), text.encode())
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_list(args) -> int:
@@ -275,9 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("scenarios", nargs="+", help="scenario YAML files")
     ensemble_opts(c)
     c.set_defaults(func=cmd_compare)
-    v = sub.add_parser("validate", help="check scenario files; exit non-zero on any problem")
+    v = sub.add_parser("validate", help="check scenario files and their sources; exit non-zero on any problem")
     v.add_argument("scenarios", nargs="+")
+    v.add_argument("--strict", action="store_true", help="parameters without a source or assumption are errors")
     v.set_defaults(func=cmd_validate)
+    e = sub.add_parser("explain", help="every parameter with its value and its source (claim or assumption)")
+    e.add_argument("scenario")
+    e.add_argument("--format", choices=["text", "md", "csv"], default="text", help="output format (default text)")
+    e.set_defaults(func=cmd_explain)
+    sc = sub.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
+    sc.add_argument("-o", "--output", help="write to this file instead of stdout")
+    sc.set_defaults(func=cmd_schema)
     li = sub.add_parser("list", help="list the bundled scenarios")
     li.set_defaults(func=cmd_list)
     return p

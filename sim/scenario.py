@@ -69,6 +69,39 @@ def Param(lo: float = -math.inf, hi: float = math.inf) -> Any:  # noqa: N802 (re
 Unit = Param(0.0, 1.0)
 _Strict = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
+_SOURCE_SCHEMA = {
+    "description": "Provenance of a parameter: a claim id, a list of claim ids, {assume: rationale} "
+    "or {claims: [...], note: ...}. Keys are parameter paths relative to this section.",
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        {
+            "type": "object",
+            "properties": {"assume": {"type": "string"}},
+            "required": ["assume"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "claims": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                "note": {"type": "string"},
+            },
+            "required": ["claims"],
+            "additionalProperties": False,
+        },
+    ],
+}
+Sources = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "additionalProperties": _SOURCE_SCHEMA}),
+]
+"""A ``sources:`` block (checked by :mod:`sim.provenance`, which gives the clear messages)."""
+
+
+def _sources() -> Any:
+    return Field(default_factory=dict, description="Where this section's numbers come from (see docs/scenarios.md).")
+
 
 class Settings(BaseModel):
     """Ensemble defaults; the CLI's ``-n``, ``--seed`` and ``--weeks`` override them."""
@@ -96,6 +129,7 @@ class Issue(BaseModel):
         description="While fighting, the outcome on this issue follows the battlefield balance "
         "between the two sides' ideal points.",
     )
+    sources: Sources = _sources()
 
     @property
     def lo(self) -> float:
@@ -175,6 +209,7 @@ class Actor(BaseModel):
     guarantees: dict[Literal[OUTCOME_CLASSES], Guarantee] = Field(
         default_factory=dict, description="Commitment offered under each security arrangement."
     )
+    sources: Sources = _sources()
 
 
 class Protocol(BaseModel):
@@ -209,6 +244,7 @@ class Negotiation(BaseModel):
     renegotiation_delay_weeks: int = Field(
         4, ge=0, description="Weeks of renewed war before talks resume after a collapse."
     )
+    sources: Sources = _sources()
 
 
 class War(BaseModel):
@@ -232,6 +268,7 @@ class War(BaseModel):
     ceasefire_aid_fraction: Unit = Field(
         0.5, description="Aid volume under a ceasefire, relative to wartime at the same level."
     )
+    sources: Sources = _sources()
 
 
 class Deterrence(BaseModel):
@@ -247,6 +284,7 @@ class Deterrence(BaseModel):
     self_defence_weight: Param(0.0, 100.0) = Field(
         description="Deterrent per unit of the defender's own strength (capability + aid)."
     )
+    sources: Sources = _sources()
 
 
 class Outcomes(BaseModel):
@@ -275,6 +313,10 @@ class Scenario(BaseModel):
     war: War
     deterrence: Deterrence
     outcomes: Outcomes
+    seeds: list[str] = Field(
+        default_factory=list, description="Claim digests this scenario cites (paths relative to the file)."
+    )
+    sources: Sources = _sources()
 
 
 @dataclass(frozen=True)
@@ -665,7 +707,7 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSce
         raise  # pragma: no cover
     _raise(_check_refs(spec, locs, shown))
     name = spec.name or path.stem
-    return LoadedScenario(
+    loaded = LoadedScenario(
         spec=spec,
         path=path,
         name=name,
@@ -674,3 +716,54 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSce
         overrides=tuple(applied),
         locs=locs,
     )
+    from sim import provenance
+
+    _raise(provenance.check(loaded).errors)
+    return loaded
+
+
+def _partial(node: Any) -> Any:
+    """A copy of a schema with every ``required`` list dropped and refs pointed at partial defs."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k == "required" and isinstance(v, list):
+                continue
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/"):
+                out[k] = "#/$defs/Partial" + v[len("#/$defs/") :]
+                continue
+            if k in ("minProperties", "minLength"):
+                continue
+            out[k] = _partial(v)
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
+
+
+def json_schema() -> dict:
+    """JSON Schema (2020-12) of the scenario format, generated from the models the loader validates with.
+
+    A file with ``extends:`` overrides only what differs, so for it nothing but
+    ``schema_version`` is required (the ``Partial*`` definitions); a standalone file must be
+    complete. Editors (VS Code's YAML extension) use this for completion and checking.
+    """
+    full = Scenario.model_json_schema()
+    defs = full.pop("$defs", {})
+    root_full = {k: v for k, v in full.items() if k not in ("title", "description")}
+    all_defs = dict(defs)
+    all_defs["Scenario"] = root_full
+    for name, d in defs.items():
+        all_defs["Partial" + name] = _partial(d)
+    partial_root = _partial(root_full)
+    partial_root["required"] = ["schema_version", "extends"]
+    all_defs["PartialScenario"] = partial_root
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "negsim scenario",
+        "description": "A negsim scenario file (schema_version 1). Generated by `negsim schema`; do not edit.",
+        "if": {"required": ["extends"]},
+        "then": {"$ref": "#/$defs/PartialScenario"},
+        "else": {"$ref": "#/$defs/Scenario"},
+        "$defs": all_defs,
+    }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +25,17 @@ SHARED = _find_shared()
 SCENARIOS = ROOT / "scenarios"
 BUNDLED = ["baseline", "nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]
 ARRANGEMENTS = ["nato_entry", "reassurance_backstop", "reassurance_only", "aid_only"]
+
+
+@pytest.fixture(autouse=True)
+def _seeds_beside_tmp(request):
+    """Scenarios copied into a test's tmp folder cite ../seeds/...: put the digests there."""
+    if "tmp_path" not in request.fixturenames:
+        return
+    tmp = request.getfixturevalue("tmp_path")
+    seeds = tmp.parent / "seeds"
+    if not seeds.exists():
+        shutil.copytree(ROOT / "seeds", seeds, dirs_exist_ok=True)
 
 
 def scenario_path(name: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import sim
 from sim.params import Dist
 from sim.scenario import OUTCOME_CLASSES
 
-from .conftest import BUNDLED, SCENARIOS, scenario_path
+from .conftest import BUNDLED, ROOT, SCENARIOS, scenario_path
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -76,6 +77,10 @@ def test_set_overrides_and_types():
 
 
 def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    """Write a scenario where its ``seeds:`` path (../seeds/...) resolves, as in the repo."""
+    seeds = tmp_path.parent / "seeds"
+    if not seeds.exists():
+        shutil.copytree(ROOT / "seeds", seeds)
     p = tmp_path / name
     p.write_text(text)
     return p
@@ -148,8 +153,8 @@ def test_unknown_issue_in_veto_list(tmp_path):
     [
         ("sides: [ukraine, russia]", "sides: [ukraine, rusia]", "war.sides.1"),
         (
-            "    leverage:\n      ukraine: 0.25",
-            "    leverage:\n      ukrain: 0.25",
+            "      ukraine: 0.25           # aid",
+            "      ukrain: 0.25           # aid",
             "actors.us.leverage.ukrain",
         ),
         ("challenger: russia", "challenger: moscow", "deterrence.challenger"),
