@@ -184,6 +184,25 @@ def reservation(u_war: np.ndarray, press: np.ndarray) -> np.ndarray:
     return u_war - press
 
 
+def changes_status_quo(proposal: np.ndarray, status_quo: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Which issues a proposal moves away from the status quo, ``(N, I)`` bool (unit scale)."""
+    return np.abs(proposal - status_quo) > tol
+
+
+def veto_engaged(changed: np.ndarray, holds_veto: np.ndarray) -> np.ndarray:
+    """Whether an actor's consent is needed: the text changes an issue it holds a veto on.
+
+    Args:
+        changed: ``(N, I)`` from :func:`changes_status_quo`.
+        holds_veto: ``(I,)`` bool, the actor's veto issues.
+
+    Returns:
+        ``(N,)`` bool. A package that leaves all of an actor's veto issues at the status quo
+        needs no consent from it (e.g. a guarantor's troops are not committed under aid only).
+    """
+    return np.any(changed & holds_veto, axis=-1)
+
+
 def red_line_ok(
     proposal: np.ndarray,
     lo: np.ndarray,

@@ -5,7 +5,8 @@ a replicate axis; the model's step is one week:
 
 1. **war**: the battlefield balance moves (replicates at war), costs accrue;
 2. **talks**: the protocol forms a proposal; every agent evaluates it against its
-   reservation value; a ceasefire is agreed where every veto player accepts; agents that reject
+   reservation value; a ceasefire is agreed where every actor whose veto the text engages (it
+   changes an issue the actor holds a veto on) accepts; agents that reject
    ``concede`` toward the proposal;
 3. **deterrence**: in replicates at ceasefire the challenger may resume the war;
 4. **record**: ensemble quantiles of the week's state.
@@ -142,7 +143,7 @@ class NegotiationModel(mesa.Model):
         self.leverage_in = np.zeros((A, n))
         self.ref_bn = np.full((A, n), np.inf)
         self.ref_losses = np.full((A, n), np.inf)
-        self.veto = np.zeros(A, dtype=bool)
+        self.veto = np.zeros((A, I), dtype=bool)  # actor a holds a veto on issue j
         C = len(OUTCOME_CLASSES)
         self.g_commit = np.zeros((C, A, n))
         self.g_cred = np.zeros((C, A, n))
@@ -154,7 +155,8 @@ class NegotiationModel(mesa.Model):
             self.resolve[a] = self._p(act.resolve, f"{base}.resolve")
             self.exponent[a] = core.loss_exponent(self._p(act.risk_attitude, f"{base}.risk_attitude"))
             self.revisionism[a] = self._p(act.revisionism, f"{base}.revisionism")
-            self.veto[a] = bool(act.veto)
+            for iid in act.veto:
+                self.veto[a, self.issue_ids.index(iid)] = True
             if act.weariness_reference_bn is not None:
                 self.ref_bn[a] = self._p(act.weariness_reference_bn, f"{base}.weariness_reference_bn")
             if act.weariness_reference_losses is not None:
@@ -345,10 +347,11 @@ class NegotiationModel(mesa.Model):
             self.balance, self.balance_target, self.reversion, self.outlook_weeks
         )
         self.agents.do("evaluate")
+        changed = core.changes_status_quo(self.proposal, self.status_quo)  # (N, I)
         veto_ok = np.ones(self.n, dtype=bool)
         for agent in self.agent_list:
-            if self.veto[agent.index]:
-                veto_ok &= agent.accepts
+            engaged = core.veto_engaged(changed, self.veto[agent.index])
+            veto_ok &= agent.accepts | ~engaged
         self.agreed_now = self.talking & veto_ok
         if self.agreed_now.any():
             self._agree(self.agreed_now, t)

@@ -201,3 +201,12 @@ def test_kaplan_meier_textbook():
 def test_kaplan_meier_all_censored_is_flat():
     t, s, _, _ = core.kaplan_meier(np.array([5.0, 7.0]), np.array([False, False]))
     assert t.tolist() == [0.0] and s.tolist() == [1.0]
+
+
+def test_veto_engaged_only_when_the_text_changes_a_veto_issue():
+    sq = np.array([0.25, 0.5])
+    prop = np.array([[0.25, 0.5], [0.25, 0.6], [0.75, 0.5]])
+    changed = core.changes_status_quo(prop, sq)
+    assert changed.tolist() == [[False, False], [False, True], [True, False]]
+    assert core.veto_engaged(changed, np.array([True, False])).tolist() == [False, False, True]
+    assert core.veto_engaged(changed, np.array([False, False])).tolist() == [False, False, False]

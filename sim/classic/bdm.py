@@ -1,93 +1,94 @@
 """Bueno de Mesquita's expected-utility ("challenge") model of group decisions, as a pure numpy engine.
 
 The model (Bueno de Mesquita 1994, 2002; reconstructed by Scholz, Calbert & Smith 2011) forecasts
-the outcome of a collective decision on one issue scale. Each actor ``i`` has a position ``x_i`` on
-the issue's scale ``[lo, hi]``, a capability ``c_i >= 0`` (its clout on the issue, any unit, only
-ratios matter) and a salience ``s_i`` in [0, 1] (the share of its attention the issue commands).
-Every round each actor asks, of every other actor, whether it pays to *challenge* that actor's
-position, and what the other would gain by challenging it. From those two expected utilities it
-infers whether it must give in (confrontation, capitulation), meet the other part way (compromise)
-or stand firm. All actors then move at once, and the forecast is the weighted median (the median
-voter position) or the weighted mean of the new positions.
+the outcome of a collective decision on an issue scale. Actor ``i`` has a position ``x_i`` on the
+issue's scale ``[lo, hi]`` (issue units, e.g. years), a capability ``c_i >= 0`` (its clout; only
+ratios matter) and a salience ``s_i`` in [0, 1] (how much the issue matters to it). Each round every
+actor weighs, against every other actor, what it would gain by *challenging* the other's position
+and what the other would gain by challenging its own. The pair of numbers, one point on the actor's
+"quad map", tells it whether to give in (confrontation, capitulation), meet the other part way
+(compromise) or hold firm. All actors then move at once; the forecast is the weighted median (the
+median voter position) or the weighted mean, with weights ``c_i s_i``.
 
 Several issues are handled side by side and independently, as Bueno de Mesquita does: every array
-has an issue axis and the round is computed issue by issue, each with its own risk exponents.
+has an issue axis, the round is computed issue by issue, and each issue has its own risk exponents.
 
-One round, per issue (``d_ij = |x_i - x_j| / (hi - lo)`` is the normalised distance, in [0, 1]):
+One round on one issue, with ``d_ij = |x_i - x_j| / (hi - lo)`` in [0, 1] and ``w_k = c_k s_k``:
 
-1. **Risk.** Set every risk exponent to 1 and compute ``EU_k(k challenges i)`` for all pairs. An
-   actor's *danger* is ``D_i = sum_{k != i} EU_k(k challenges i)``, what all others expect to gain
-   by challenging it. Then ``R_i = (2 D_i - max_k D_k - min_k D_k) / (max_k D_k - min_k D_k)`` in
-   [-1, 1] and the risk exponent is ``r_i = (1 - R_i / 3) / (1 + R_i / 3)`` in [0.5, 2]: an actor
-   that holds an exposed position (``R_i = 1``) is read as risk-acceptant (``r = 0.5``, convex
-   utility), one that holds the safest position as risk-averse (``r = 2``, concave utility).
-2. **Votes.** Voter ``k`` casts ``v_k(a, b) = c_k s_k [d_kb^{r_k} - d_ka^{r_k}]`` between positions
-   ``a`` and ``b`` (positive favours ``a``), using its own risk exponent.
-3. **Probability of success** ``P(a, b)`` that position ``a`` prevails over ``b`` in a contest:
-   ``sum_k max(0, v_k(a, b)) / sum_k |v_k(a, b)|``.
-4. **Utilities** seen by the perspective actor ``p`` (exponent ``r = r_p``), for a contest between
-   ``i`` and ``j``: ``U_s = 2 - 4 (0.5 - 0.5 d_ij)^r`` (win), ``U_f = 2 - 4 (0.5 + 0.5 d_ij)^r``
-   (lose), ``U_sq = 2 - 4 (0.5)^r`` (status quo), and, used only when ``Q < 1``,
-   ``U_b = 2 - 4 (0.5 - 0.25 (|x_i - mu| + |x_i - x_j|) / (hi - lo))^r`` and ``U_w`` with ``+``
-   (status quo changes for the better / worse; ``mu`` is the weighted median).
+1. **Risk.** With every exponent set to 1, compute ``EU(k challenges i)`` for all pairs. Actor i's
+   *danger* is ``D_i = sum_{k != i} EU(k challenges i)``. Then
+   ``R_i = (2 D_i - max_k D_k - min_k D_k) / (max_k D_k - min_k D_k)`` in [-1, 1] and
+   ``r_i = (1 - R_i / 3) / (1 + R_i / 3)`` in [0.5, 2]. The most exposed actor (``R = 1``) gets
+   ``r = 0.5`` (convex utility: risk acceptant), the safest (``R = -1``) ``r = 2`` (concave: risk
+   averse). All exponents are assigned at once and used for the rest of the round.
+2. **Votes.** Voter k, between positions a and b: ``v_k(a, b) = w_k [d(x_k, b)^{r_k} - d(x_k, a)^{r_k}]``
+   (positive favours a; each voter uses its own exponent).
+3. **Probability** that a prevails over b: ``P(a, b) = sum_k max(0, v_k(a, b)) / sum_k |v_k(a, b)|``;
+   ``P = 0`` when ``a = b``.
+4. **Utilities** as seen by a perspective actor with exponent ``r``, for a contest between i and j:
+   ``U_s = 2 - 4 (0.5 - 0.5 d_ij)^r`` (i wins), ``U_f = 2 - 4 (0.5 + 0.5 d_ij)^r`` (i loses),
+   ``U_sq = 2 - 4 (0.5)^r`` (status quo); in [-2, 2]. Only when ``Q < 1``:
+   ``U_b = 2 - 4 (0.5 - 0.25 (d(x_i, mu) + d_ij))^r`` and ``U_w`` with ``+`` (the status quo moves
+   for the better / worse for i), ``mu`` the weighted median.
 5. **Expected utility of i challenging j**:
-   ``EU(i, j) = s_j [P(x_i, x_j) U_s + (1 - P) U_f] + (1 - s_j) U_s - Q U_sq - (1 - Q)[T U_b + (1 - T) U_w]``.
-   The target's salience ``s_j`` is the chance it resists; ``Q`` (default 1) is the probability
-   that the status quo holds if ``i`` does not challenge, ``T`` the probability that a change
-   would favour ``i``.
-6. **Offers.** Actor ``a`` looks at every ``o`` with ``x_o != x_a`` from its own perspective:
-   ``eu_ij = EU_a(a challenges o)`` and ``eu_ji = EU_a(o challenges a)`` (both with ``r_a``),
-   the two coordinates of a's "quad map".
+   ``EU(i, j) = s_j [P(x_i, x_j) U_s + (1 - P) U_f] + (1 - s_j) U_s - Q U_sq - (1 - Q) [T U_b + (1 - T) U_w]``:
+   the target resists with probability ``s_j``; ``Q`` is the probability that the status quo
+   holds if i does not challenge, ``T`` that a change would favour i.
+6. **Offers.** Actor a looks at every o with ``x_o != x_a``, both values from a's perspective
+   (a's exponent in every utility): ``eu_ij = EU(a challenges o)``, ``eu_ji = EU(o challenges a)``.
 
-   - *confrontation*: ``eu_ji > eu_ij > 0``; both would fight, ``o`` expects more, ``a`` gives in
-     and moves to ``x_o``;
-   - *compromise*: ``eu_ji > 0 > eu_ij`` and ``eu_ji > |eu_ij|``; ``a`` moves the fraction
+   - *confrontation*, ``eu_ji > eu_ij > 0``: both would gain, o more; a moves to ``x_o``;
+   - *compromise*, ``eu_ji > 0 > eu_ij`` and ``eu_ji > |eu_ij|``: a moves the fraction
      ``|eu_ij / eu_ji|`` of the way to ``x_o``;
-   - *capitulation*: ``eu_ji > 0 > eu_ij`` and ``eu_ji <= |eu_ij|``; ``a`` moves to ``x_o``.
+   - *capitulation*, ``eu_ji > 0 > eu_ij`` and ``eu_ji <= |eu_ij|``: a moves to ``x_o``.
+7. **Choice.** Each actor accepts one offer (rule by variant, below); ties go to the first actor in
+   input order; all actors move simultaneously, from the round-start positions.
 
-   Each actor accepts one offer (see the variants) and all actors move simultaneously.
+Variants (``BDMParams(variant=...)``); each is a :class:`BDMRules` preset, and every difference is
+a named field of it:
 
-Variants (``BDMParams.variant``):
+``"bdm"`` (default): the published model as above. Descriptions of the model do not say how an actor
+    ranks offers of different kinds; the reference takes, among confrontations, the one asking the
+    smallest move, and the default applies that rule to all offers alike
+    (``confrontation_first=False``, ``compromise_choice="smallest_move"``). If no voter cares about a
+    contest (zero denominator) ``P = 0.5``, so ``P(a, b) + P(b, a) = 1`` always holds.
 
-``"bdm"`` (default)
-    The published model as described above. An actor accepts, among all the offers it gets, the one
-    that moves it least; ties go to the first actor in input order.
+``"scholz2011"``: reproduces the 10-round trajectory in ``tests/fixtures/bdm-eu-emissions``, the
+    output of the jmckib/Masad Python port of the Scholz-Calbert-Smith reconstruction, which follows
+    "Scholz' original code" including its quirks. It differs from ``"bdm"`` in exactly these rules:
 
-``"scholz2011"``
-    Reproduces, to floating-point precision, the trajectory of the Scholz-Calbert-Smith
-    reconstruction as coded in the ``jmckib/bdm-scholz-expected-utility-model`` Python port (see
-    ``tests/fixtures/bdm-eu-emissions/PROVENANCE.md``). It differs from ``"bdm"`` in exactly these
-    named behaviours (fields of :class:`BDMRules`):
+    - ``probability_denominator="all_pairs"``: ``P(a, b) = sum_k max(0, v_k(a, b)) /
+      sum_k sum_m sum_n |v_k(x_m, x_n)|``, the denominator summed over every voter and every ordered
+      pair of *actors* (a constant within a round). Probabilities are small (< 0.05 in the
+      reference's first round) and ``P(a, b) + P(b, a) < 1``.
+    - ``capitulation=False``: the port's capitulation test can never be true, so no actor ever
+      capitulates and an offer in that region is no offer. This matters: re-enabling it changes the
+      reference trajectory from round 1.
+    - ``confrontation_first=True``: an actor with any confrontation offer takes one (the smallest
+      move); compromises are considered only when there is none.
+    - ``compromise_choice="weighted_position"``: among compromises the actor picks the one that
+      minimises ``(|eu_ij| x_a + |eu_ji| x_o) / (|eu_ij| + |eu_ji|)``, a *position*, not the move it
+      then makes (``x_a + (x_o - x_a) |eu_ij / eu_ji|``), which biases the choice toward the low end
+      of the scale. In round 4 of the reference Belgium (at 9.96) therefore takes the Netherlands'
+      offer (to 4.80) rather than France's (to 9.9996).
+    - ``no_vote_probability=0.0``: ``P = 0`` when the denominator is zero (never the case in the
+      reference).
 
-    - ``probability_denominator="all_pairs"``: ``P(a, b)`` divides the positive votes for ``a`` by
-      ``sum_k sum_m sum_n |v_k(x_m, x_n)|``, summed over all voters and *all ordered pairs of
-      actors*, a constant per round instead of ``sum_k |v_k(a, b)|``. Probabilities are therefore
-      small and ``P(a, b) + P(b, a) != 1``.
-    - ``capitulation=False``: the reference's capitulation test can never be true, so no actor ever
-      capitulates; an offer in the capitulation region is no offer.
-    - ``confrontation_first=True``: if any confrontation offer exists the actor takes one (the one
-      with the smallest move), and compromises are considered only when there is none.
-    - ``compromise_choice="weighted_position"``: among compromise offers the actor picks the one
-      minimising ``(|eu_ij| x_a + |eu_ji| x_o) / (|eu_ij| + |eu_ji|)``, a position rather than the
-      size of the move it then makes (``x_a + (x_o - x_a) |eu_ij / eu_ji|``). It biases the choice
-      toward the low end of the scale: in round 4 of the reference Belgium (at 9.96) compromises
-      with the Netherlands (at 4) and jumps to 4.80, not with France (at 10).
-    - ``no_vote_probability=0.0``: when no votes are cast (denominator zero) ``P = 0``; the default
-      uses 0.5 so that ``P(a, b) + P(b, a) = 1`` always holds.
-
-    Shared by both variants (and by the reference): the scale is fixed for the run (by default the
-    range of the *initial* positions, 10 - 4 = 6 in the reference); ``Q = 1`` so ``T`` has no
-    effect; risk exponents are recomputed at the start of every round from risk-neutral expected
-    utilities, with max and min of the danger taken over the actors; every voter uses its own
-    current exponent; the perspective actor's exponent is used for both of its EUs; ties go to the
-    first actor in input order; the weighted median and mean use the weights ``c_i s_i``.
+Shared by both variants, and as in the reference: distances are normalised by a scale fixed for
+the run, by default the range of the *initial* positions (10 - 4 = 6 years in the reference);
+``Q = 1`` by default, so ``T`` has no effect (``Q < 1`` follows the published formula but no
+reference output validates it); the risk exponents are recomputed every round from risk-neutral
+expected utilities, with the max and min of the danger taken over the actors; the perspective
+actor's exponent shapes both of its EUs; the forecasts use weights ``c s``. Moves are convex
+combinations of two positions, so positions stay on the scale.
 
 Sources:
     Bueno de Mesquita, B. (1994). "Political forecasting: an expected utility method." In
-    B. Bueno de Mesquita & F. N. Stokman (eds.), *European Community Decision Making*, Yale UP,
-    71-104. Bueno de Mesquita, B. (2002). *Predicting Politics*. Ohio State UP. Scholz, J. B.,
-    Calbert, G. J. & Smith, G. A. (2011). "Unravelling Bueno de Mesquita's group decision model."
-    *Journal of Theoretical Politics* 23(4):510-531 (conference version ICAART 2011).
+    B. Bueno de Mesquita & F. N. Stokman (eds.), *European Community Decision Making*, Yale UP (the
+    car-emissions data: its table on p. 78). Bueno de Mesquita, B. (2002). *Predicting Politics*.
+    Ohio State UP. Scholz, J. B., Calbert, G. J. & Smith, G. A. (2011). "Unravelling Bueno de
+    Mesquita's group decision model." *Journal of Theoretical Politics* 23(4):510-531 (conference
+    version ICAART 2011).
 """
 
 from __future__ import annotations
@@ -108,15 +109,15 @@ __all__ = [
     "BDMParams",
     "BDMRules",
     "BDMState",
+    "IssueRound",
     "RoundInfo",
     "bdm_round",
     "forecast",
     "initial_state",
-    "IssueRound",
     "issue_round",
+    "pairwise_votes",
     "positive_votes",
     "risk_exponents",
-    "pairwise_votes",
     "run_bdm",
     "weighted_mean",
     "weighted_median",
@@ -192,9 +193,8 @@ class BDMParams:
         variant: ``"bdm"`` (the published model, default) or ``"scholz2011"`` (reproduces the
             reference trajectory); selects :attr:`rules` unless ``rules`` is given.
         Q: Probability, in [0, 1], that the status quo holds if the actor does not challenge.
-            Bueno de Mesquita's EC applications and the reference use 1, which removes the
-            ``U_b``/``U_w`` term. Values below 1 are implemented from the published formula but
-            are not validated against any reference output.
+            The reference uses 1 (the default for both variants), which removes the ``U_b``/``U_w``
+            term. Values below 1 follow the published formula but no reference output validates them.
         T: Probability, in [0, 1], that a change of the status quo favours the challenger; no
             effect when ``Q = 1``.
         rules: Explicit rule set overriding the variant's (for sensitivity studies).
@@ -339,8 +339,8 @@ class BDMHistory:
 def weighted_mean(positions, weights):
     """Compromise-model forecast ``sum(w x) / sum(w)`` on one issue.
 
-    With ``w = c s`` this is the weighted mean of Bueno de Mesquita (1994) and the compromise model
-    (Van den Bos 1991; Achen 2006). Works on float arrays and, exactly, on object arrays of
+    With ``w = c s`` this is the compromise model's forecast (Van den Bos 1991; Achen 2006), the
+    "weighted mean" the reference reports after every round. Works on float arrays and, exactly, on object arrays of
     :class:`fractions.Fraction`. If every weight is zero the plain mean is returned.
 
     Args:
@@ -363,8 +363,8 @@ def weighted_median(positions, weights):
 
     Positions are sorted ascending (stable) and ``w = c s`` accumulated; the result is the first
     position with ``cum >= total / 2`` (a relative tolerance of 1e-12 on float input, none on exact
-    input). On one dimension with risk-neutral votes this is the Condorcet winner that Bueno de
-    Mesquita (1994) calls the median voter position (Black 1948). If every weight is zero all
+    input). On one dimension with risk-neutral votes it is a Condorcet winner among the positions,
+    the median voter position of Bueno de Mesquita (1994) (Black 1948). If every weight is zero all
     actors count equally.
 
     Args:
@@ -443,7 +443,7 @@ def positive_votes(x, w, r, points, scale_range) -> np.ndarray:
     Args:
         x: ``(A,)`` voters' positions (issue units).
         w: ``(A,)`` voting weights ``c_k s_k >= 0``.
-        r: ``(A,)`` voters' risk exponents (> 0).
+        r: ``(A,)`` voters' risk exponents (> 0), or None for risk-neutral voters (all 1).
         points: ``(P,)`` positions contested, sorted ascending and distinct (issue units).
         scale_range: ``hi - lo`` of the issue scale (issue units); 0 means no voter cares.
 
@@ -664,7 +664,7 @@ def initial_state(positions, capability, salience, scale=None) -> BDMState:
         positions: ``(A, I)`` positions, or ``(A,)`` for one issue, in each issue's own units.
         capability: ``(A,)`` capabilities ``>= 0``.
         salience: ``(A, I)`` (or ``(A,)``) saliences in [0, 1].
-        scale: ``(I, 2)`` (or ``(2,)`` for one issue) scale ``[lo, hi]`` per issue. Default: the
+        scale: ``(I, 2)`` scale ``[lo, hi]`` per issue, or ``(2,)`` for the same scale on all. Default: the
             range of the initial positions on each issue (as in the reference, 4 to 10).
 
     Returns:
@@ -698,7 +698,9 @@ def initial_state(positions, capability, salience, scale=None) -> BDMState:
     if scale is None:
         sc = np.stack([x.min(axis=0), x.max(axis=0)], axis=1)
     else:
-        sc = np.asarray(scale, dtype=float).reshape(-1, 2) if np.ndim(scale) == 1 else np.asarray(scale, dtype=float)
+        sc = np.asarray(scale, dtype=float)
+        if sc.shape == (2,):
+            sc = np.tile(sc, (m, 1))  # one scale for every issue
         if sc.shape != (m, 2) or not np.all(np.isfinite(sc)):
             raise ValueError(f"scale must be finite with shape ({m}, 2), got {np.shape(scale)}")
         if np.any(sc[:, 0] > sc[:, 1]):

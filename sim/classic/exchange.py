@@ -52,7 +52,7 @@ Shapes: ``A`` actors, ``I`` issues (``P = I (I - 1) / 2`` issue pairs).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 from pathlib import Path
@@ -292,7 +292,8 @@ class Exchange:
     Attributes:
         i: Actor index of ``I`` (demands ``p``, supplies ``q``).
         j: Actor index of ``J`` (demands ``q``, supplies ``p``).
-        p: Issue index demanded by ``i`` (``p`` need not be the lower index of the pair).
+        p: Issue index demanded by ``i``; always the lower index of the pair (``p < q``): the salience
+            ratios decide which actor is ``i``.
         q: Issue index demanded by ``j``.
         dp: Shift of the outcome on ``p`` towards ``i``, scale units of ``p``, > 0.
         dq: Shift of the outcome on ``q`` towards ``j``, scale units of ``q``, > 0.
@@ -583,14 +584,11 @@ class CandidateSet:
             pairs (DECIDE's ``sum |a||d| + |b||c|``).
         exchanges: Every such pair with positive equal gain and nonzero moves, as :class:`Exchange`
             records, sorted by gain (highest first; ties in issue-pair, then actor order).
-        opposite: Issue pairs ``(p, q)``, ``p < q``, with the actor pairs ``(a, b)`` on opposite sides,
-            as a list of ``(p, q, a, b)`` index tuples (before the gain filter).
     """
 
     outcome: np.ndarray
     n_candidates: int
     exchanges: tuple[Exchange, ...]
-    opposite: tuple[tuple[int, int, int, int], ...] = field(repr=False, default=())
 
     def find(self, i: int, j: int, p: int, q: int) -> Exchange | None:
         """The feasible exchange with ``i`` demanding ``p`` and ``j`` demanding ``q``, if any."""
@@ -614,18 +612,9 @@ def candidate_exchanges(state: ExchangeState, params: ExchangeParams | None = No
     x, present, w, total, outcome = _setup(state)
     moved = np.zeros(x.shape, dtype=np.int8)
     book = _Book(x, present, outcome, w, state.salience, total, moved, params.gain_tol)
-    if book.data is None:
-        return CandidateSet(outcome=outcome, n_candidates=0, exchanges=())
-    opp = np.argwhere(book.data["opposite"])
-    valid = np.argwhere(book.data["valid"])
-    found = [book.exchange(int(n), int(a), int(b), x) for n, a, b in valid]
-    order = sorted(range(len(found)), key=lambda m: -found[m].gain)  # stable: ties keep index order
-    return CandidateSet(
-        outcome=outcome,
-        n_candidates=len(opp),
-        exchanges=tuple(found[m] for m in order),
-        opposite=tuple((book.pairs[n][0], book.pairs[n][1], int(a), int(b)) for n, a, b in opp),
-    )
+    found = [book.exchange(int(n), int(a), int(b), x, outcome, moved) for n, a, b in np.argwhere(book.valid)]
+    order = sorted(range(len(found)), key=lambda m: -found[m].gain)  # stable: ties keep issue-pair/actor order
+    return CandidateSet(outcome=outcome, n_candidates=book.n_opposite, exchanges=tuple(found[m] for m in order))
 
 
 # --------------------------------------------------------------------------------------------------
