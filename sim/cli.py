@@ -24,8 +24,10 @@ def bundled_dir() -> Path:
     return here if here.is_dir() else Path("scenarios")
 
 
-def _parse_sets(items: list[str] | None) -> dict[str, str]:
+def _parse_sets(items: list[str] | None, protocol: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
+    if protocol:
+        out["negotiation.protocol"] = f"{{name: {protocol}}}"
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -85,6 +87,39 @@ def format_summary(result) -> str:
             parts.append(f"losses {c['losses_index']:,.1f} (index)")
         lines.append(f"    {name:34s} {', '.join(parts) or '-'}")
     return "\n".join(lines)
+
+
+def format_talks(result) -> str:
+    """The terminal table for a talks-only run: the protocol's forecast per issue, by round."""
+    s = result.summary
+    spec = result.scenario.spec
+    lines = [
+        f"{spec.title or result.name}",
+        f"  scenario {result.name}: protocol {s['protocol']}"
+        + (f" {s['protocol_params']}" if s["protocol_params"] else "")
+        + f", {s['rounds_run']} rounds"
+        + (" (stopped by the protocol's stop rule)" if s["stopped_early"] else ""),
+        "",
+    ]
+    keys = list(s["forecast_by_round"])
+    for iid in result.issues:
+        issue = spec.issues[iid]
+        lines.append(f"  Forecast for {issue.label} (scale {issue.lo:g}-{issue.hi:g})")
+        lines.append("    round " + "".join(f"{k:>12s}" for k in keys))
+        n = len(s["forecast_by_round"][keys[0]])
+        shown = list(range(n)) if n <= 25 else [*range(11), *range(n - 5, n)]
+        for t in shown:
+            if shown and t == n - 5 and n > 25:
+                lines.append("      ...")
+            vals = "".join(
+                f"{s['forecast_by_round'][k][t][iid]:>12.4f}"
+                if s["forecast_by_round"][k][t][iid] is not None
+                else f"{'n/a':>12s}"
+                for k in keys
+            )
+            lines.append(f"    {t:>5d} {vals}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 def format_compare(results) -> str:
@@ -152,22 +187,43 @@ def _run_one(path: str, args, sets: dict[str, str]):
         prog.close()
 
 
+def _check_size(loaded, args) -> None:
+    """Refuse, before any work, an ensemble that would not fit in memory (names a size that fits)."""
+    from sim.runner import check_memory
+
+    st = loaded.spec.settings
+    check_memory(loaded, args.replicates or st.replicates, args.weeks or st.weeks)
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove (and report) unfinished folders that killed runs into ``out`` left beside it."""
+    from sim.output import clean_leftovers
+
+    for msg in clean_leftovers(out):
+        print(f"negsim: {msg}", file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     """``negsim run``."""
     from sim.output import check_out, default_out, write_run
     from sim.scenario import load
 
-    sets = _parse_sets(args.set)
+    sets = _parse_sets(args.set, args.protocol)
     loaded = load(args.scenario, overrides=sets)  # validate before anything else
+    _check_size(loaded, args)
     out = Path(args.out) if args.out else default_out(loaded.name)
     check_out(out, args.force)
+    _clean_leftovers(out)
     t0 = time.perf_counter()
     result = _run_one(args.scenario, args, sets)
     folder = write_run(result, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
-    print(format_summary(result))
-    n_plots = 0 if args.no_plots else 5
+    print(format_talks(result) if result.talks_only else format_summary(result))
+    from sim.plots import plots_for
+
+    n_plots = 0 if args.no_plots else len(plots_for(result))
     print(
-        f"\nWrote {folder}/ (summary.json, outcomes.csv, trajectories.csv, manifest.json"
+        f"\nWrote {folder}/ (summary.json, {'' if result.talks_only else 'outcomes.csv, '}trajectories.csv, "
+        "positions.csv, manifest.json"
         + (f", {n_plots} {args.format} plots" if n_plots else "")
         + f") in {time.perf_counter() - t0:.1f} s"
     )
@@ -179,13 +235,16 @@ def cmd_compare(args) -> int:
     from sim.output import check_out, default_out, write_compare
     from sim.scenario import load
 
-    sets = _parse_sets(args.set)
+    sets = _parse_sets(args.set, args.protocol)
     loaded = [load(p, overrides=sets) for p in args.scenarios]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         raise RunError(f"compare needs scenarios with distinct names, got {', '.join(names)}")
+    for s in loaded:
+        _check_size(s, args)
     out = Path(args.out) if args.out else default_out("compare-" + "-".join(names)[:80])
     check_out(out, args.force)
+    _clean_leftovers(out)
     results = [_run_one(p, args, sets) for p in args.scenarios]
     folder = write_compare(results, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
     print(format_compare(results))
@@ -286,6 +345,20 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """``negsim verify``: one line per file checked (ok / MISSING / MODIFIED ...); non-zero exit on any problem."""
+    from sim.verify import verify_run
+
+    report = verify_run(args.run_dir, rerun=args.rerun)
+    for line in report.lines():
+        print(line)
+    if not report.ok:
+        print(f"negsim: error: {report.verdict()}", file=sys.stderr)
+        return EXIT_ERROR
+    print(report.verdict())
+    return 0
+
+
 def cmd_schema(args) -> int:
     """``negsim schema``: the JSON Schema of the scenario format (from the loader's own models)."""
     import json
@@ -300,6 +373,27 @@ def cmd_schema(args) -> int:
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_import(args) -> int:
+    """``negsim import``: convert a BDM CSV, KTAB SMP CSV or Decide TSV into a scenario file."""
+    from sim import importers
+    from sim.output import atomic_write_bytes
+    from sim.scenario import load
+
+    src = Path(args.file)
+    fmt, scenario = importers.to_scenario(src, args.format, args.protocol)
+    out = Path(args.output) if args.output else src.with_suffix(".yaml")
+    if out.exists() and not args.force:
+        raise RunError(f"{out} already exists; choose another -o or add --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, importers.dump(scenario, src, fmt).encode())
+    loaded = load(out)  # the written file must validate
+    print(
+        f"Imported {src} ({fmt}): {len(loaded.spec.actors)} actors, {len(loaded.spec.issues)} issues, "
+        f"protocol {loaded.spec.negotiation.protocol.name} -> {out}"
+    )
     return 0
 
 
@@ -347,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY.PATH=VALUE",
             help="override a scenario value (repeatable)",
         )
+        sp.add_argument(
+            "--protocol", help="negotiation protocol: mediated_single_text, compromise, bdm, smp or exchange"
+        )
         sp.add_argument("--out", help="output folder (default: a new folder under runs/)")
         sp.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
         sp.add_argument("--no-plots", action="store_true", help="write data files only")
@@ -377,8 +474,25 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
     sc.add_argument("-o", "--output", help="write to this file instead of stdout")
     sc.set_defaults(func=cmd_schema)
+    im = sub.add_parser("import", help="convert a BDM CSV, KTAB SMP CSV or Decide TSV into a scenario")
+    im.add_argument("file")
+    im.add_argument("-o", "--output", help="scenario file to write (default: FILE with .yaml)")
+    im.add_argument("--format", choices=["auto", "bdm", "smp", "decide"], default="auto")
+    im.add_argument("--protocol", help="protocol to set (default: bdm, smp or exchange by format)")
+    im.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    im.set_defaults(func=cmd_import)
     li = sub.add_parser("list", help="list the bundled scenarios")
     li.set_defaults(func=cmd_list)
+    ve = sub.add_parser(
+        "verify", help="check a run or compare folder is complete and unmodified; --rerun also reproduces it"
+    )
+    ve.add_argument("run_dir", metavar="RUN_DIR", help="folder written by negsim run or negsim compare")
+    ve.add_argument(
+        "--rerun",
+        action="store_true",
+        help="run the scenario again from the manifest and require byte-identical data files",
+    )
+    ve.set_defaults(func=cmd_verify)
     return p
 
 

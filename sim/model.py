@@ -98,7 +98,9 @@ class NegotiationModel(mesa.Model):
         self.sampled: dict[str, np.ndarray] = {}
         self._build()
         self.agent_list = [ActorAgent(self, key, i) for i, key in enumerate(self.actor_ids)]
-        self.protocol = get_protocol(self.spec.negotiation.protocol.name)
+        proto = self.spec.negotiation.protocol
+        self.protocol = get_protocol(proto.name, dict(proto.model_extra or {}))
+        self.protocol.start(self)
         self.proposal = self._proposal()
         self.talking = np.zeros(n, dtype=bool)
         self.agreed_now = np.zeros(n, dtype=bool)
@@ -213,6 +215,14 @@ class NegotiationModel(mesa.Model):
         )
         self.open_issue = (~self.fixed_mask).astype(float)
 
+        self.war_enabled = s.war is not None
+        if not self.war_enabled:  # talks only: no battlefield, costs or deterrence
+            self.state = np.full(n, WAR, dtype=np.int8)
+            self.talking = np.ones(n, dtype=bool)
+            self.balance = np.full(n, np.nan)
+            self.spend = np.zeros((A, n))
+            self.losses = np.zeros((A, n))
+            return
         w = s.war
         self.side_a = self.actor_ids.index(w.sides[0])
         self.side_b = self.actor_ids.index(w.sides[1])
@@ -309,7 +319,10 @@ class NegotiationModel(mesa.Model):
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
-        """Advance every replicate by one week."""
+        """Advance every replicate by one week (one round of talks in a talks-only scenario)."""
+        if not self.war_enabled:
+            self._talks_only()
+            return
         t = self.week
         at_war = self.state != CEASEFIRE
         self._war(at_war)
@@ -317,6 +330,16 @@ class NegotiationModel(mesa.Model):
         self._deterrence(t)
         self.week += 1
         self._record()
+
+    def _talks_only(self) -> None:
+        """A round of a protocol without war: positions move by the protocol's own rule."""
+        if self.protocol.traits.get("moves_positions", False):
+            self.protocol.advance(self)
+        self.proposal = self._proposal()
+        self.week += 1
+        self._record()
+        if self.protocol.stopped:
+            self.running = False
 
     def _war(self, at_war: np.ndarray) -> None:
         shock = self.war_rng.standard_normal(self.n)  # drawn for every replicate: common random numbers
@@ -342,6 +365,9 @@ class NegotiationModel(mesa.Model):
 
     def _talks(self, at_war: np.ndarray, t: int) -> None:
         self.talking = at_war & (t >= self.talks_from)
+        moves = self.protocol.traits.get("moves_positions", False)
+        if moves:
+            self.protocol.advance(self)
         self.proposal = self._proposal()
         self.balance_outlook = core.forecast_balance(
             self.balance, self.balance_target, self.reversion, self.outlook_weeks
@@ -355,7 +381,8 @@ class NegotiationModel(mesa.Model):
         self.agreed_now = self.talking & veto_ok
         if self.agreed_now.any():
             self._agree(self.agreed_now, t)
-        self.agents.do("concede")
+        if not moves:
+            self.agents.do("concede")
 
     def _agree(self, mask: np.ndarray, t: int) -> None:
         prop = self.proposal
@@ -404,6 +431,7 @@ class NegotiationModel(mesa.Model):
         self.rec_losses = np.zeros((self.weeks + 1, A, 6))
         self.rec_state = np.zeros((self.weeks + 1, 3))
         self.rec_accept = np.full((self.weeks + 1, A), np.nan)
+        self.rec_forecast: dict[str, np.ndarray] = {}
         self._rec_buf = np.empty((A * I + I + 1 + 2 * A, self.n))
 
     @staticmethod
@@ -441,8 +469,11 @@ class NegotiationModel(mesa.Model):
         self.rec_spend[t] = st[k : k + A]
         k += A
         self.rec_losses[t] = st[k : k + A]
+        for key, f in self.protocol.forecasts(self).items():
+            arr = self.rec_forecast.setdefault(key, np.full((self.weeks + 1, I), np.nan))
+            arr[t] = np.median(self.lo + f * (self.hi - self.lo), axis=0)
         counts = np.bincount(self.state, minlength=3)
         self.rec_state[t] = counts / self.n
-        if t > 0 and self.talking.any():
+        if self.war_enabled and t > 0 and self.talking.any():
             for agent in self.agent_list:
                 self.rec_accept[t, agent.index] = agent.accepts[self.talking].mean()

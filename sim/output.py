@@ -14,6 +14,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -27,7 +28,7 @@ import numpy as np
 from sim.errors import RunError
 from sim.runner import RunResult
 
-DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv")
+DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv", "positions.csv")
 """Files that are byte-identical for the same scenario and seed."""
 
 
@@ -129,6 +130,7 @@ def manifest(result: RunResult, outputs: dict[str, str], command: list[str] | No
     return {
         "scenario": sc.name,
         "scenario_file": str(sc.path),
+        "scenario_file_resolved": str(Path(sc.path).resolve()),  # for `negsim verify --rerun` from elsewhere
         "scenario_files_sha256": {f: h for f, h in sc.files},
         "overrides": {k: v for k, v in sc.overrides},
         "resolved_parameters": sc.raw,
@@ -155,14 +157,107 @@ def default_out(name: str, root: Path = Path("runs")) -> Path:
     return out
 
 
+TEMP_NAME_RE = re.compile(r"^\..+\.(partial|old|tmp)-(\d+)$")
+"""Names of temporary files and folders (``.NAME.partial-PID``, ``.NAME.old-PID``, ``.NAME.tmp-PID``)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (assumed so on Windows, which has no harmless probe)."""
+    if pid == os.getpid() or os.name == "nt":
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
+
+
+def interrupted_leftovers(out: Path) -> list[tuple[Path, int, bool]]:
+    """Hidden siblings of ``out`` left by runs into it: ``(folder, pid, process alive)``.
+
+    ``.NAME.partial-PID`` is a run being assembled (or one that was killed before it finished);
+    ``.NAME.old-PID`` is the previous contents of ``out`` while a ``--force`` run replaces it.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    found = []
+    for kind in ("partial", "old"):
+        for p in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
+            m = TEMP_NAME_RE.match(p.name)
+            if m and p.name == f".{out.name}.{kind}-{m.group(2)}":
+                pid = int(m.group(2))
+                found.append((p, pid, _pid_alive(pid)))
+    return found
+
+
+def clean_leftovers(out: Path) -> list[str]:
+    """Remove the unfinished folders of killed runs into ``out``; describe every leftover found.
+
+    A ``.NAME.partial-PID`` folder whose process is gone never became a run and is removed. One
+    whose process is alive belongs to a run in progress and is left alone. A stale
+    ``.NAME.old-PID`` is the previous contents of ``out``, set aside by a ``--force`` run killed
+    while replacing it: removed when ``out`` holds the complete new run, else left for the user
+    to move back.
+
+    Returns:
+        One message per leftover, for the user.
+    """
+    msgs = []
+    for p, pid, alive in interrupted_leftovers(out):
+        if p.name.startswith(f".{out.name}.partial-"):
+            if alive:
+                msgs.append(
+                    f"{p} belongs to another run into {out} still in progress (process {pid}); "
+                    "whichever finishes second will be refused (or, with --force, replace the first)"
+                )
+                continue
+            try:
+                shutil.rmtree(p)
+            except OSError as exc:
+                msgs.append(f"could not remove {p}, the unfinished folder of an interrupted run: {exc}")
+            else:
+                msgs.append(
+                    f"removed {p}: the unfinished folder of an earlier run into {out} that was interrupted "
+                    f"(process {pid} is gone); it never became a run"
+                )
+        elif not alive and _is_complete_run(out):  # killed while deleting what --force replaced
+            shutil.rmtree(p, ignore_errors=True)
+            msgs.append(f"removed {p}: what a --force run replaced in {out}, left behind when it was interrupted")
+        elif not alive:
+            msgs.append(
+                f"{p} holds the previous contents of {out}, set aside by a --force run that was interrupted "
+                "while replacing it; move it back or delete it"
+            )
+    return msgs
+
+
+def _is_complete_run(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def check_out(out: Path, force: bool) -> None:
-    """Refuse an existing non-empty output folder unless ``force``; refuse a file in its place."""
+    """Refuse an existing non-empty output folder unless ``force``; refuse a file in its place.
+
+    A name like negsim's temporary folders (``.NAME.partial-PID``) is refused too, so an
+    unfinished folder is never taken for, or turned into, a run.
+    """
+    if TEMP_NAME_RE.match(out.name):
+        raise RunError(f"--out {out} is named like one of negsim's temporary folders; choose another name")
     if out.exists() and not out.is_dir():
         raise RunError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise RunError(
-            f"--out {out} already exists and is not empty; choose another folder or add --force to replace it"
-        )
+        what = "holds a complete negsim run" if _is_complete_run(out) else "is not empty"
+        raise RunError(f"--out {out} already exists and {what}; choose another folder or add --force to replace it")
 
 
 def _commit_folder(tmp: Path, out: Path, force: bool) -> None:
@@ -221,18 +316,18 @@ def write_run(
     tmp = _start_folder(out)
     try:
         hashes: dict[str, str] = {}
-        files = {
-            "summary.json": json_bytes(result.summary),
-            "outcomes.csv": outcomes_csv(result),
-            "trajectories.csv": trajectories_csv(result),
-        }
+        files = {"summary.json": json_bytes(result.summary)}
+        if not result.talks_only:
+            files["outcomes.csv"] = outcomes_csv(result)
+        files["trajectories.csv"] = trajectories_csv(result)
+        files["positions.csv"] = csv_bytes(["step", "actor", "issue", "position"], result.positions_rows)
         for name, data in files.items():
             atomic_write_bytes(tmp / name, data)
             hashes[name] = hashlib.sha256(data).hexdigest()
         if plots:
             from sim import plots as P
 
-            for stem, fn in P.SINGLE_PLOTS.items():
+            for stem, fn in P.plots_for(result).items():
                 fig = fn(result)
                 data = _save_fig(fig, tmp / f"{stem}.{fmt}", fmt)
                 hashes[f"{stem}.{fmt}"] = hashlib.sha256(data).hexdigest()

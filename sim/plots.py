@@ -239,7 +239,119 @@ SINGLE_PLOTS = {
     "survival": survival,
     "costs": costs,
 }
-"""Plots written for every run, by file stem."""
+"""Plots written for every war run, by file stem."""
+
+
+def rounds(result: RunResult) -> Figure:
+    """Talks only: each actor's position per issue by round, with the protocol's forecasts."""
+    spec = result.scenario.spec
+    issues = result.issues
+    ncol = 2 if len(issues) > 1 else 1
+    nrow = int(np.ceil(len(issues) / ncol))
+    fig = Figure(figsize=(7.5 * ncol, 3.4 * nrow + 1.3), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    rec = result.records["positions"]
+    steps = np.arange(rec.shape[0])
+    fstyle = {"mean": ("black", "--"), "median": ("#555555", ":"), "mode": ("#555555", "-.")}
+    handles: dict[str, object] = {}
+    many = len(result.actors) > len(OKABE_ITO)
+    for j, (iid, ax) in enumerate(zip(issues, axes, strict=False)):
+        issue = spec.issues[iid]
+        for a, aid in enumerate(result.actors):
+            colour = "#999999" if many else actor_colour(a)
+            (h,) = ax.plot(
+                steps, rec[:, a, j, 3], color=colour, lw=1.2 if many else 1.8, marker="" if many else "o", ms=3
+            )
+            if not many:
+                handles.setdefault(spec.actors[aid].name, h)
+        for key, arr in result.records["forecast"].items():
+            c, ls = fstyle.get(key, ("black", "-"))
+            (h,) = ax.plot(steps, arr[:, j], color=c, ls=ls, lw=2.2)
+            handles.setdefault(f"Forecast: {key}", h)
+        pts = sorted(issue.points)
+        if len(pts) <= 8:
+            ax.set_yticks(pts)
+            ax.set_yticklabels([textwrap.fill(issue.points[p], 22) for p in pts], fontsize=8)
+        pad = 0.04 * (issue.hi - issue.lo)
+        ax.set_ylim(issue.lo - pad, issue.hi + pad)
+        ax.set_xlim(0, max(1, steps[-1]))
+        unit = f" ({issue.unit})" if issue.unit else ""
+        ax.set_title(issue.label + unit, fontsize=10)
+        ax.set_xlabel("Round")
+        ax.set_ylabel("Position")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(issues) :]:
+        ax.set_axis_off()
+    if many:
+        (h,) = axes[0].plot([], [], color="#999999", lw=1.2)
+        handles = {"Actors (grey)": h, **handles}
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=min(len(handles), 5), fontsize=9)
+    proto = result.summary.get("protocol", "")
+    _title(fig, result, f"positions by round, protocol {proto}")
+    return fig
+
+
+def win_probability(result: RunResult) -> Figure:
+    """SMP: probability that each actor's position prevails, by round."""
+    fig = Figure(figsize=(8.5, 4.8), layout="constrained")
+    ax = fig.subplots()
+    hist = [h["win_prob"] for h in result.records.get("protocol_history", []) if "win_prob" in h]
+    if hist:
+        wp = np.array(hist)
+        for a, aid in enumerate(result.actors):
+            name = result.scenario.spec.actors[aid].name
+            ax.plot(np.arange(1, len(wp) + 1), wp[:, a] * 100, color=actor_colour(a), lw=1.8, label=name)
+        if len(result.actors) <= 10:
+            ax.legend(fontsize=8, loc="upper right")
+    ax.set_xlabel("Round")
+    ax.set_ylabel("Probability the actor's position prevails (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    _title(fig, result, "SMP win probabilities by round")
+    return fig
+
+
+def quad_map(result: RunResult) -> Figure:
+    """BDM: the expected-utility perspective ("quad") map of the first round, first issue.
+
+    Each point is a pair of actors (a, o): x = EU_a(a challenges o), y = EU_a(o challenges a), as a
+    sees it. Right of the axis a expects to gain by challenging; above it a expects to gain when
+    challenged.
+    """
+    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.subplots()
+    hist = result.records.get("protocol_history", [])
+    if hist and "eu_challenge" in hist[0]:
+        x = hist[0]["eu_challenge"][0]
+        y = hist[0]["eu_challenged"][0]
+        a_n = len(result.actors)
+        for a in range(a_n):
+            mask = np.arange(a_n) != a
+            colour = actor_colour(a) if a_n <= len(OKABE_ITO) else "#0072B2"
+            label = result.scenario.spec.actors[result.actors[a]].name if a_n <= 10 else None
+            ax.scatter(x[a, mask], y[a, mask], s=22, color=colour, label=label)
+        ax.axhline(0, color="#333333", lw=1)
+        ax.axvline(0, color="#333333", lw=1)
+        if a_n <= 10:
+            ax.legend(fontsize=8, title="Perspective of", title_fontsize=8, loc="lower left")
+    ax.set_xlabel("EU of challenging the other actor (as the actor sees it)")
+    ax.set_ylabel("EU of being challenged by the other actor")
+    issue = result.scenario.spec.issues[result.issues[0]].label
+    _title(fig, result, f"BDM quad map, round 1, {issue}")
+    return fig
+
+
+def plots_for(result: RunResult) -> dict:
+    """The plots a run writes, by file stem."""
+    if not result.talks_only:
+        return SINGLE_PLOTS
+    out = {"rounds": rounds}
+    proto = result.summary.get("protocol")
+    if proto == "smp":
+        out["win_probability"] = win_probability
+    if proto == "bdm":
+        out["quad_map"] = quad_map
+    return out
 
 
 def compare_survival(results: list[RunResult]) -> Figure:

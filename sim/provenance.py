@@ -230,6 +230,8 @@ def parameters(spec: Scenario) -> list[ParamEntry]:
     for k in ("concession_rate", "outlook_weeks", "start_week", "renegotiation_delay_weeks"):
         add(f"negotiation.{k}", "negotiation", getattr(neg, k))
     w = spec.war
+    if w is None:
+        return out
     add("war.sides", "war", list(w.sides))
     for k in (
         "initial_balance",

@@ -49,6 +49,12 @@ class RunResult:
     actors: list[str]
     issues: list[str]
     records: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    positions_rows: list[list] = field(repr=False, default_factory=list)
+
+    @property
+    def talks_only(self) -> bool:
+        """True for a scenario without a war (the established models on their own)."""
+        return self.scenario.spec.war is None
 
     @property
     def name(self) -> str:
@@ -109,8 +115,91 @@ def run(
         model.step()
         if progress is not None:
             progress(w + 1, weeks)
+        if not model.running:
+            break
     elapsed = time.perf_counter() - t0
+    if not model.war_enabled:
+        return _summarise_talks(loaded, model, n, seed, weeks, elapsed)
     return _summarise(loaded, model, n, seed, weeks, elapsed)
+
+
+def _forecast_summary(m: NegotiationModel) -> dict:
+    """The protocol's forecast per issue at the last step, on each issue's scale (median over replicates)."""
+    out = {}
+    t = m.week
+    for key, arr in m.rec_forecast.items():
+        out[key] = {iid: _r(arr[t, j]) for j, iid in enumerate(m.issue_ids)}
+    return out
+
+
+def _positions_rows(m: NegotiationModel) -> list[list]:
+    """``positions.csv``: step, actor, issue, position (median over replicates, scale units)."""
+    rows = []
+    for t in range(m.week + 1):
+        for a, aid in enumerate(m.actor_ids):
+            for j, iid in enumerate(m.issue_ids):
+                rows.append([t, aid, iid, m.rec_positions[t, a, j, 3]])
+    return rows
+
+
+def _summarise_talks(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, weeks: int, elapsed: float):
+    """Summary of a talks-only run: the protocol's forecast per issue, by round."""
+    steps = m.week
+    by_round = {
+        key: [{iid: _r(arr[t, j]) for j, iid in enumerate(m.issue_ids)} for t in range(steps + 1)]
+        for key, arr in m.rec_forecast.items()
+    }
+    summary = {
+        "scenario": loaded.name,
+        "title": loaded.spec.title,
+        "replicates": n,
+        "seed": seed,
+        "weeks": weeks,
+        "rounds_run": steps,
+        "stopped_early": bool(steps < weeks),
+        "protocol": loaded.spec.negotiation.protocol.name,
+        "protocol_params": dict(loaded.spec.negotiation.protocol.model_extra or {}),
+        "forecast": _forecast_summary(m),
+        "forecast_by_round": by_round,
+        "definitions": {
+            "forecast": "the protocol's predicted outcome per issue after the last round (median over replicates); "
+            "compromise/mediated text: capability x salience weighted mean (and weighted median); bdm: the round's "
+            "weighted median and mean; smp: the most probable position (mode) and the probability-weighted mean; "
+            "exchange: the weighted mean after the round's exchanges",
+            "forecast_by_round": "the same, after each round (round 0 = the input positions)",
+        },
+    }
+    cols = ["week", "quantity", "actor", "issue", "mean", *[f"q{int(q * 100):02d}" for q in QUANTILES]]
+    rows: list[list] = []
+    for t in range(steps + 1):
+        for a, aid in enumerate(m.actor_ids):
+            for j, iid in enumerate(m.issue_ids):
+                rows.append([t, "position", aid, iid, *m.rec_positions[t, a, j]])
+        for key, arr in m.rec_forecast.items():
+            for j, iid in enumerate(m.issue_ids):
+                v = arr[t, j]
+                rows.append([t, f"forecast_{key}", "", iid, v, v, v, v, v, v])
+    records = {
+        "positions": m.rec_positions[: steps + 1],
+        "forecast": {k: v[: steps + 1] for k, v in m.rec_forecast.items()},
+    }
+    records["protocol_history"] = m.protocol.history
+    return RunResult(
+        scenario=loaded,
+        replicates=n,
+        seed=seed,
+        weeks=weeks,
+        summary=summary,
+        outcomes={},
+        trajectory_columns=cols,
+        trajectories=rows,
+        survival=(np.zeros(1), np.ones(1), np.ones(1), np.ones(1)),
+        elapsed_s=elapsed,
+        actors=m.actor_ids,
+        issues=m.issue_ids,
+        records=records,
+        positions_rows=_positions_rows(m),
+    )
 
 
 def _r(x: float | None, nd: int = 6) -> float | None:
@@ -177,6 +266,7 @@ def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, w
         "p_at_war_after_collapse_at_horizon": _r(float(np.mean(m.state == COLLAPSED))),
         "outcome_shares": shares,
         "outcome_shares_95": intervals,
+        "forecast": _forecast_summary(m),
         "costs": costs,
         "definitions": {
             "p_ceasefire": "share of replicates with a ceasefire agreed at some week within the horizon",
@@ -259,4 +349,5 @@ def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, w
         actors=actors,
         issues=issues,
         records=records,
+        positions_rows=_positions_rows(m),
     )

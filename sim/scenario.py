@@ -209,13 +209,16 @@ class Actor(BaseModel):
     guarantees: dict[Literal[OUTCOME_CLASSES], Guarantee] = Field(
         default_factory=dict, description="Commitment offered under each security arrangement."
     )
+    metadata: dict[str, str | float | int | bool | None] = Field(
+        default_factory=dict, description="Free-form facts about the actor (kept from imported datasets)."
+    )
     sources: Sources = _sources()
 
 
 class Protocol(BaseModel):
-    """Which negotiation protocol forms the weekly proposal."""
+    """Which negotiation protocol forms the weekly proposal; other keys are the protocol's parameters."""
 
-    model_config = _Strict
+    model_config = ConfigDict(extra="allow", frozen=True)
     name: str = Field("mediated_single_text", description="A registered protocol name.")
     mediator: str | None = Field(None, description="Actor who drafts the single text.")
     mediator_weight: float = Field(
@@ -310,9 +313,9 @@ class Scenario(BaseModel):
     issues: dict[str, Issue] = Field(min_length=1)
     actors: dict[str, Actor] = Field(min_length=1)
     negotiation: Negotiation = Field(default_factory=Negotiation)
-    war: War
-    deterrence: Deterrence
-    outcomes: Outcomes
+    war: War | None = Field(None, description="The war; omit war, deterrence and outcomes for talks only.")
+    deterrence: Deterrence | None = None
+    outcomes: Outcomes | None = None
     seeds: list[str] = Field(
         default_factory=list, description="Claim digests this scenario cites (paths relative to the file)."
     )
@@ -380,6 +383,7 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
             "missing required key 'schema_version'",
             file=shown,
             line=1,
+            path="schema_version",
             allowed=f"schema_version: {SCHEMA_VERSION}",
         )
     if data["schema_version"] != SCHEMA_VERSION:
@@ -612,42 +616,72 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
             f"unknown protocol {s.negotiation.protocol.name!r}",
             ", ".join(PROTOCOLS),
         )
-    for k, a in enumerate(s.war.sides):
-        actor_ref(("war", "sides", k), a)
-    if s.war.sides[0] == s.war.sides[1]:
-        err(("war", "sides"), "the two sides must be different actors")
-    issue_ref(("war", "aid_issue"), s.war.aid_issue)
-    if s.war.financing_issue is not None and issue_ref(("war", "financing_issue"), s.war.financing_issue):
-        fi = s.issues[s.war.financing_issue]
-        if fi.lo < 0 or fi.hi > 1:
-            err(("war", "financing_issue"), "the financing issue's scale must lie within [0, 1]")
-    for d in s.war.donors:
-        actor_ref(("war", "donors", d), d)
-    actor_ref(("deterrence", "challenger"), s.deterrence.challenger)
-    actor_ref(("deterrence", "defender"), s.deterrence.defender)
-    if issue_ref(("outcomes", "issue"), s.outcomes.issue):
-        pts = set(s.issues[s.outcomes.issue].points)
-        missing = sorted(pts - set(s.outcomes.classes))
-        extra = sorted(set(s.outcomes.classes) - pts)
-        if missing:
+    if s.war is not None and s.deterrence is not None and s.outcomes is not None:
+        for k, a in enumerate(s.war.sides):
+            actor_ref(("war", "sides", k), a)
+        if s.war.sides[0] == s.war.sides[1]:
+            err(("war", "sides"), "the two sides must be different actors")
+        issue_ref(("war", "aid_issue"), s.war.aid_issue)
+        if s.war.financing_issue is not None and issue_ref(("war", "financing_issue"), s.war.financing_issue):
+            fi = s.issues[s.war.financing_issue]
+            if fi.lo < 0 or fi.hi > 1:
+                err(("war", "financing_issue"), "the financing issue's scale must lie within [0, 1]")
+        for d in s.war.donors:
+            actor_ref(("war", "donors", d), d)
+        actor_ref(("deterrence", "challenger"), s.deterrence.challenger)
+        actor_ref(("deterrence", "defender"), s.deterrence.defender)
+        if issue_ref(("outcomes", "issue"), s.outcomes.issue):
+            pts = set(s.issues[s.outcomes.issue].points)
+            missing = sorted(pts - set(s.outcomes.classes))
+            extra = sorted(set(s.outcomes.classes) - pts)
+            if missing:
+                err(
+                    ("outcomes", "classes"),
+                    f"no class for point(s) {', '.join(f'{p:g}' for p in missing)}",
+                )
+            if extra:
+                err(
+                    ("outcomes", "classes"),
+                    f"point(s) {', '.join(f'{p:g}' for p in extra)} are not labelled points of {s.outcomes.issue}",
+                    ", ".join(f"{p:g}" for p in sorted(pts)),
+                )
+        for side in s.war.sides:
+            a = s.actors.get(side)
+            if a is not None and a.weariness_reference_losses is None:
+                err(("actors", side, "weariness_reference_losses"), "a war side needs a loss reference")
+        for d in s.war.donors:
+            a = s.actors.get(d)
+            if a is not None and a.weariness_reference_bn is None:
+                err(("actors", d, "weariness_reference_bn"), "a donor needs a spending reference")
+    present = [k for k in ("war", "deterrence", "outcomes") if getattr(s, k) is not None]
+    if present and len(present) < 3:
+        missing = [k for k in ("war", "deterrence", "outcomes") if getattr(s, k) is None]
+        err(
+            (present[0],),
+            f"a scenario with {', '.join(present)} also needs {', '.join(missing)}",
+            "all of war, deterrence and outcomes (a war scenario), or none (talks only)",
+        )
+    proto = s.negotiation.protocol
+    cls = PROTOCOLS.get(proto.name)
+    if cls is not None:
+        extra = dict(proto.model_extra or {})
+        try:
+            cls.Params.model_validate(extra)
+        except ValidationError as exc:
+            for e in exc.errors(include_url=False):
+                loc = ("negotiation", "protocol", *e["loc"])
+                kind = e["type"]
+                if kind == "extra_forbidden":
+                    allowed = ", ".join(["name", "mediator", "mediator_weight", *cls.Params.model_fields])
+                    err(loc, f"unknown key {e['loc'][-1]!r} for protocol {proto.name!r}", allowed)
+                else:
+                    err(loc, e["msg"][0].lower() + e["msg"][1:])
+        if s.war is not None and not cls.traits.get("yields_agreement", False):
             err(
-                ("outcomes", "classes"),
-                f"no class for point(s) {', '.join(f'{p:g}' for p in missing)}",
+                ("negotiation", "protocol", "name"),
+                f"protocol {proto.name!r} forms no agreement text, so it cannot drive the war layer",
+                ", ".join(n for n, c in PROTOCOLS.items() if c.traits.get("yields_agreement")),
             )
-        if extra:
-            err(
-                ("outcomes", "classes"),
-                f"point(s) {', '.join(f'{p:g}' for p in extra)} are not labelled points of {s.outcomes.issue}",
-                ", ".join(f"{p:g}" for p in sorted(pts)),
-            )
-    for side in s.war.sides:
-        a = s.actors.get(side)
-        if a is not None and a.weariness_reference_losses is None:
-            err(("actors", side, "weariness_reference_losses"), "a war side needs a loss reference")
-    for d in s.war.donors:
-        a = s.actors.get(d)
-        if a is not None and a.weariness_reference_bn is None:
-            err(("actors", d, "weariness_reference_bn"), "a donor needs a spending reference")
     return errs
 
 
