@@ -199,6 +199,7 @@ def read_decide(path: Path, text: str) -> dict[str, Any]:
             caps.append(float(d.power[a, i]))
         actors.append(
             {
+                "key": key,
                 "name": d.actor_names.get(key, key),
                 "capability": sum(caps) / len(caps) if caps else 0.0,
                 "positions": positions,
@@ -252,7 +253,7 @@ def to_scenario(path: Path, fmt: str = "auto", protocol: str | None = None) -> t
         pts = {(int(p) if float(p).is_integer() else p): lab for p, lab in iss["points"].items()}
         lo_pt = min(pts)
         issues[key] = {"label": str(iss["label"]), "points": pts, "status_quo": lo_pt}
-    actor_keys = _unique([_key(a["name"]) for a in actors])
+    actor_keys = _unique([_key(a.get("key") or a["name"]) for a in actors])
     out_actors = {}
     scale = data["salience_scale"]
     for key, a in zip(actor_keys, actors, strict=True):

@@ -320,7 +320,12 @@ def write_run(
         if not result.talks_only:
             files["outcomes.csv"] = outcomes_csv(result)
         files["trajectories.csv"] = trajectories_csv(result)
-        files["positions.csv"] = csv_bytes(["step", "actor", "issue", "position"], result.positions_rows)
+        files["positions.csv"] = csv_bytes(
+            ["step", "actor", "issue", "position"],
+            (
+                [t, a, i, repr(float(x))] for t, a, i, x in result.positions_rows
+            ),  # full precision: compare with other tools
+        )
         for name, data in files.items():
             atomic_write_bytes(tmp / name, data)
             hashes[name] = hashlib.sha256(data).hexdigest()
