@@ -33,18 +33,25 @@ CLASS_LABELS = {
 LINESTYLES = ["-", "--", "-.", ":"]
 
 
+TOL_MUTED = ["#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933", "#AA4499"]
+"""Paul Tol's colour-blind-safe 'muted' scheme, used after the Okabe-Ito colours run out."""
+PALETTE = OKABE_ITO + TOL_MUTED
+
+
 def actor_colour(index: int) -> str:
-    """Colour of the actor at this position in the scenario."""
-    return OKABE_ITO[index % len(OKABE_ITO)]
+    """Colour of the actor at this position in the scenario (17 distinct colour-blind-safe colours)."""
+    return PALETTE[index % len(PALETTE)]
 
 
 def _title(fig: Figure, result: RunResult, what: str) -> None:
     spec = result.scenario.spec
     name = spec.title or result.name
-    fig.suptitle(
-        f"{name}: {what}\n{result.replicates:,} replicates, seed {result.seed}, {result.weeks} weeks",
-        fontsize=11,
-    )
+    reps = f"{result.replicates:,} replicate{'s' if result.replicates != 1 else ''}"
+    if result.talks_only:
+        steps = f"{result.summary.get('rounds_run', result.weeks)} rounds"
+    else:
+        steps = f"{result.weeks} weeks"
+    fig.suptitle(f"{name}: {what}\n{reps}, seed {result.seed}, {steps}", fontsize=11)
 
 
 def positions(result: RunResult) -> Figure:
@@ -254,7 +261,7 @@ def rounds(result: RunResult) -> Figure:
     steps = np.arange(rec.shape[0])
     fstyle = {"mean": ("black", "--"), "median": ("#555555", ":"), "mode": ("#555555", "-.")}
     handles: dict[str, object] = {}
-    many = len(result.actors) > len(OKABE_ITO)
+    many = len(result.actors) > len(PALETTE)
     for j, (iid, ax) in enumerate(zip(issues, axes, strict=False)):
         issue = spec.issues[iid]
         for a, aid in enumerate(result.actors):
@@ -264,21 +271,24 @@ def rounds(result: RunResult) -> Figure:
             )
             if not many:
                 handles.setdefault(spec.actors[aid].name, h)
+        if len(issue.points) <= 2:  # only the ends are labelled: numbers say more
+            unit_label = " — ".join(f"{p:g} = {issue.points[p]}" for p in sorted(issue.points))
+            ax.set_ylabel(f"Position ({unit_label})", fontsize=8)
         for key, arr in result.records["forecast"].items():
             c, ls = fstyle.get(key, ("black", "-"))
             (h,) = ax.plot(steps, arr[:, j], color=c, ls=ls, lw=2.2)
             handles.setdefault(f"Forecast: {key}", h)
         pts = sorted(issue.points)
-        if len(pts) <= 8:
+        if 2 < len(pts) <= 8:
             ax.set_yticks(pts)
             ax.set_yticklabels([textwrap.fill(issue.points[p], 22) for p in pts], fontsize=8)
+            ax.set_ylabel("Position")
         pad = 0.04 * (issue.hi - issue.lo)
         ax.set_ylim(issue.lo - pad, issue.hi + pad)
         ax.set_xlim(0, max(1, steps[-1]))
         unit = f" ({issue.unit})" if issue.unit else ""
         ax.set_title(issue.label + unit, fontsize=10)
         ax.set_xlabel("Round")
-        ax.set_ylabel("Position")
         ax.grid(alpha=0.3)
     for ax in axes[len(issues) :]:
         ax.set_axis_off()
@@ -318,7 +328,7 @@ def quad_map(result: RunResult) -> Figure:
     sees it. Right of the axis a expects to gain by challenging; above it a expects to gain when
     challenged.
     """
-    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    fig = Figure(figsize=(8.5, 6.5), layout="constrained")
     ax = fig.subplots()
     hist = result.records.get("protocol_history", [])
     if hist and "eu_challenge" in hist[0]:
@@ -327,13 +337,14 @@ def quad_map(result: RunResult) -> Figure:
         a_n = len(result.actors)
         for a in range(a_n):
             mask = np.arange(a_n) != a
-            colour = actor_colour(a) if a_n <= len(OKABE_ITO) else "#0072B2"
-            label = result.scenario.spec.actors[result.actors[a]].name if a_n <= 10 else None
-            ax.scatter(x[a, mask], y[a, mask], s=22, color=colour, label=label)
+            colour = actor_colour(a) if a_n <= len(PALETTE) else "#0072B2"
+            label = result.scenario.spec.actors[result.actors[a]].name if a_n <= len(PALETTE) else None
+            marker = "osD^v<>"[a % 7]
+            ax.scatter(x[a, mask], y[a, mask], s=26, color=colour, marker=marker, label=label, alpha=0.85)
         ax.axhline(0, color="#333333", lw=1)
         ax.axvline(0, color="#333333", lw=1)
-        if a_n <= 10:
-            ax.legend(fontsize=8, title="Perspective of", title_fontsize=8, loc="lower left")
+        if a_n <= len(PALETTE):
+            fig.legend(fontsize=7, title="Perspective of", title_fontsize=8, loc="outside right upper")
     ax.set_xlabel("EU of challenging the other actor (as the actor sees it)")
     ax.set_ylabel("EU of being challenged by the other actor")
     issue = result.scenario.spec.issues[result.issues[0]].label
