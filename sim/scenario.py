@@ -531,6 +531,8 @@ def _set_path(data: dict, dotted: str, value: Any) -> None:
                     key = int(num)
             except ValueError:
                 pass
+        if isinstance(node, dict) and key not in node and part in (_fields_at(tuple(parts[:i])) or []):
+            node[key] = {}  # a section the file leaves at its defaults: create it
         if not isinstance(node, dict) or key not in node:
             here = ".".join(parts[:i]) or "(top level)"
             keys = ", ".join(map(str, node)) if isinstance(node, dict) else "none (not a mapping)"
