@@ -58,7 +58,7 @@ def utility(package: np.ndarray, ideal: np.ndarray, weights: np.ndarray, exponen
     d = np.abs(package - ideal)
     if not np.all(exponent == 1.0):  # risk-neutral actors skip the (slow) elementwise power
         d = d ** exponent[:, None]
-    return 1.0 - np.sum(weights * d, axis=-1)
+    return 1.0 - np.einsum("ni,ni->n", weights, d)
 
 
 def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience: np.ndarray) -> np.ndarray:
@@ -200,7 +200,7 @@ def veto_engaged(changed: np.ndarray, holds_veto: np.ndarray) -> np.ndarray:
         ``(N,)`` bool. A package that leaves all of an actor's veto issues at the status quo
         needs no consent from it (e.g. a guarantor's troops are not committed under aid only).
     """
-    return np.any(changed & holds_veto, axis=-1)
+    return changed @ holds_veto  # boolean matmul: any(changed & holds_veto) per replicate
 
 
 def red_line_ok(
@@ -237,13 +237,23 @@ def concede(position: np.ndarray, proposal: np.ndarray, rate: np.ndarray) -> np.
     return position + np.clip(rate, 0.0, 1.0) * (proposal - position)
 
 
-def concession_rate(base: np.ndarray, press: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def concession_rate(
+    base: np.ndarray, press: np.ndarray, weights: np.ndarray, factor: np.ndarray | None = None
+) -> np.ndarray:
     """Weekly concession share per issue: ``base·min(1, pressure)·(1 - ½·w/max w)``.
 
     Actors give ground half as fast on their most salient issue as on one they do not care about.
+    ``factor`` is :func:`concession_factor` of ``weights``, if already computed (it is constant).
     """
+    if factor is None:
+        factor = concession_factor(weights)
+    return (base * np.minimum(press, 1.0))[:, None] * factor
+
+
+def concession_factor(weights: np.ndarray) -> np.ndarray:
+    """The salience part of the concession rate, ``1 - ½·w/max w`` per issue (in [0.5, 1])."""
     wmax = np.maximum(weights.max(axis=-1, keepdims=True), _EPS)
-    return (base * np.minimum(press, 1.0))[:, None] * (1.0 - 0.5 * weights / wmax)
+    return 1.0 - 0.5 * weights / wmax
 
 
 def deterrent(

@@ -56,9 +56,15 @@ class ActorAgent(mesa.Agent):
         outlook = m.outlook_weeks * m.war_cost_rate[k]
         self.pressure = core.pressure(m.resolve[k], sunk + outlook, m.leverage_in[k])
         self.reservation_value = core.reservation(u_war, self.pressure)
-        if m.has_red_lines[k]:
+        cols = m.red_cols[k]  # only the issues this actor has red lines on
+        if cols.size:
             red_ok = core.red_line_ok(
-                m.proposal, m.red_lo[k], m.red_hi[k], m.red_breaks[k], self.pressure, m.red_excl[k]
+                m.proposal[:, cols],
+                m.red_lo[k][:, cols],
+                m.red_hi[k][:, cols],
+                m.red_breaks[k][:, cols],
+                self.pressure,
+                m.red_excl[k][cols],
             )
         else:
             red_ok = True
@@ -70,8 +76,8 @@ class ActorAgent(mesa.Agent):
         moving = m.talking & ~self.accepts & ~m.agreed_now
         if not moving.any():
             return
-        rate = core.concession_rate(m.concession_base, self.pressure, m.weights[k])
-        rate = rate * moving[:, None] * m.open_issue
+        rate = core.concession_rate(m.concession_base, self.pressure, m.weights[k], m.concede_factor[k])
+        rate *= moving[:, None] * m.open_issue
         m.positions[k] = core.concede(m.positions[k], m.proposal, rate)
 
 
@@ -197,6 +203,10 @@ class NegotiationModel(mesa.Model):
                 self.g_cred[c, a] = self._p(g.credibility, f"{gp}.credibility")
                 self.g_cost[c, a] = self._p(g.cost_bn_per_week, f"{gp}.cost_bn_per_week")
         self.weights = core.salience_weights(self.salience)
+        self.concede_factor = core.concession_factor(self.weights)  # constant over time
+        self.red_cols = [
+            np.array([self.issue_ids.index(i) for i in s.actors[a].red_lines], dtype=np.int64) for a in self.actor_ids
+        ]
         self.has_red_lines = np.array([bool(s.actors[a].red_lines) for a in self.actor_ids], dtype=bool)
 
         neg = s.negotiation
@@ -385,27 +395,29 @@ class NegotiationModel(mesa.Model):
             self.agents.do("concede")
 
     def _agree(self, mask: np.ndarray, t: int) -> None:
-        prop = self.proposal
-        self.state[mask] = CEASEFIRE
-        self.package[mask] = prop[mask]
+        idx = np.flatnonzero(mask)  # only the replicates agreeing this week
+        prop = self.proposal[idx]
+        self.state[idx] = CEASEFIRE
+        self.package[idx] = prop
         point = np.abs(prop[:, self.class_j, None] - self.class_points).argmin(axis=1)
         cls = self.class_of_point[point]
-        self.package_class[mask] = cls[mask]
-        self.cf_start[mask] = t
-        self.n_ceasefires[mask] += 1
-        first = mask & (self.first_cf_week < 0)
-        self.first_cf_week[first] = t
-        self.first_package[first] = prop[first]
-        self.first_class[first] = cls[first]
+        self.package_class[idx] = cls
+        self.cf_start[idx] = t
+        self.n_ceasefires[idx] += 1
+        first = self.first_cf_week[idx] < 0
+        fidx = idx[first]
+        self.first_cf_week[fidx] = t
+        self.first_package[fidx] = prop[first]
+        self.first_class[fidx] = cls[first]
         # deterrent of the agreed package: guarantors' commitments under its class + defender strength
-        idx = np.arange(self.n)
-        commit = self.g_commit[cls, :, idx].T  # (A, N)
+        commit = self.g_commit[cls, :, idx].T  # (A, k)
         cred = self.g_cred[cls, :, idx].T
         aid = self._scale(prop[:, self.aid_j], self.aid_j)
-        strength = self.capability[self.defender] + self.aid_effect * aid * self.ceasefire_aid
-        dval = core.deterrent(commit, cred, self.capability, self.guarantee_weight, strength, self.self_defence_weight)
-        h = core.resumption_hazard(self.base_hazard, self.revisionism[self.challenger], dval)
-        self.hazard = np.where(mask, h, self.hazard)
+        strength = self.capability[self.defender, idx] + self.aid_effect[idx] * aid * self.ceasefire_aid[idx]
+        dval = core.deterrent(
+            commit, cred, self.capability[:, idx], self.guarantee_weight[idx], strength, self.self_defence_weight[idx]
+        )
+        self.hazard[idx] = core.resumption_hazard(self.base_hazard[idx], self.revisionism[self.challenger, idx], dval)
 
     def _deterrence(self, t: int) -> None:
         draw = self.hazard_rng.random(self.n)  # drawn for every replicate: common random numbers
@@ -469,7 +481,9 @@ class NegotiationModel(mesa.Model):
         self.rec_spend[t] = st[k : k + A]
         k += A
         self.rec_losses[t] = st[k : k + A]
-        for key, f in self.protocol.forecasts(self).items():
+        # forecasts: every round in talks-only runs; at the horizon in war runs (the summary's forecast)
+        record_forecast = (not self.war_enabled) or t == self.weeks
+        for key, f in (self.protocol.forecasts(self) if record_forecast else {}).items():
             arr = self.rec_forecast.setdefault(key, np.full((self.weeks + 1, I), np.nan))
             arr[t] = np.median(self.lo + f * (self.hi - self.lo), axis=0)
         counts = np.bincount(self.state, minlength=3)
