@@ -212,8 +212,8 @@ def cmd_run(args) -> int:
     loaded = load(args.scenario, overrides=sets)  # validate before anything else
     _check_size(loaded, args)
     out = Path(args.out) if args.out else default_out(loaded.name)
-    check_out(out, args.force)
     _clean_leftovers(out)
+    check_out(out, args.force)
     t0 = time.perf_counter()
     result = _run_one(args.scenario, args, sets)
     folder = write_run(result, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
@@ -243,8 +243,8 @@ def cmd_compare(args) -> int:
     for s in loaded:
         _check_size(s, args)
     out = Path(args.out) if args.out else default_out("compare-" + "-".join(names)[:80])
-    check_out(out, args.force)
     _clean_leftovers(out)
+    check_out(out, args.force)
     results = [_run_one(p, args, sets) for p in args.scenarios]
     folder = write_compare(results, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
     print(format_compare(results))
@@ -397,6 +397,15 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """``negsim report``: a run or compare folder as one self-contained HTML file."""
+    from sim.report import write_report
+
+    out = write_report(args.run_dir, args.output, force=args.force)
+    print(f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB; open it in a browser, no server needed)")
+    return 0
+
+
 def cmd_list(args) -> int:
     """``negsim list``: bundled scenarios, one line each."""
     from sim.scenario import load
@@ -481,6 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--protocol", help="protocol to set (default: bdm, smp or exchange by format)")
     im.add_argument("--force", action="store_true", help="overwrite an existing output file")
     im.set_defaults(func=cmd_import)
+    rp = sub.add_parser("report", help="write a run or compare folder as one self-contained HTML file")
+    rp.add_argument("run_dir", metavar="RUN_DIR", help="folder written by negsim run or negsim compare")
+    rp.add_argument("-o", "--output", metavar="FILE", help="HTML file to write (default: RUN_DIR/report.html)")
+    rp.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    rp.set_defaults(func=cmd_report)
     li = sub.add_parser("list", help="list the bundled scenarios")
     li.set_defaults(func=cmd_list)
     ve = sub.add_parser(

@@ -3,7 +3,10 @@
 A run folder is assembled in a hidden sibling (``.NAME.partial-PID``) and renamed into place
 only when every file is written, so a folder named like a run is always complete. Each file is
 itself written to a temporary name and renamed. An existing non-empty folder is never
-overwritten unless ``force`` is given.
+overwritten unless ``force`` is given. A run killed outright (SIGKILL, power loss) leaves at
+most the hidden ``.NAME.partial-PID``; :func:`clean_leftovers` (called by the next
+``negsim run`` into NAME) removes it once that process is gone, and ``negsim verify`` never
+accepts it as a run.
 """
 
 from __future__ import annotations

@@ -76,7 +76,12 @@ class Dist:
 
 
 def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int beyond the float range (e.g. 10**400 written out in YAML)
+        return False
 
 
 def parse_param(value: Any, lo: float, hi: float) -> float | Dist:
@@ -120,6 +125,8 @@ def parse_param(value: Any, lo: float, hi: float) -> float | Dist:
     if isinstance(value, bool) or value is None or isinstance(value, str | list | dict):
         shown = repr(value) if not isinstance(value, dict) else "a mapping"
         raise ValueError(f"expected a number, got {shown}; allowed: {DIST_HELP}")
+    if isinstance(value, int):
+        raise ValueError(f"an integer of {value.bit_length()} bits is too large; allowed: a number in {rng_text}")
     raise ValueError(f"{value!r} is not a finite number; allowed: {DIST_HELP} in {rng_text}")
 
 

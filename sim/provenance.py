@@ -343,11 +343,14 @@ def check(loaded: LoadedScenario) -> Provenance:
     for k, rel in enumerate(spec.seeds):
         file, line = where(("seeds", k))
         base = Path(file).parent if file and not file.startswith("--set") else loaded.path.parent
-        p = (base / rel).resolve()
         try:
+            p = (base / rel).resolve()
             claims.update(load_digest(p))
         except ScenarioError as exc:
             errors.append(exc)
+        except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the OS
+            why = getattr(exc, "strerror", None) or str(exc)
+            errors.append(ScenarioError(f"not a usable path ({why})", file=file, line=line, path=f"seeds.{k}"))
     entries = parameters(spec)
     paths = [e.path for e in entries]
     sources: dict[str, Source] = {}

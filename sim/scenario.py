@@ -26,6 +26,7 @@ from pydantic import (
     PlainValidator,
     ValidationError,
     WithJsonSchema,
+    field_validator,
 )
 
 from sim.errors import ScenarioError
@@ -37,6 +38,8 @@ OUTCOME_CLASSES = ("nato_entry", "reassurance_backstop", "reassurance_only", "ai
 """Classes of an agreed package, from the agreed value of the arrangement issue."""
 ALL_OUTCOMES = (*OUTCOME_CLASSES, "no_agreement")
 MAX_EXTENDS_DEPTH = 16
+MAX_AID_LEVEL = 1e6
+"""Upper end allowed for the aid issue's scale (a multiple of ``war.aid_bn_per_week``)."""
 
 
 def _dist_schema(lo: float, hi: float) -> dict:
@@ -130,6 +133,17 @@ class Issue(BaseModel):
         "between the two sides' ideal points.",
     )
     sources: Sources = _sources()
+
+    @field_validator("points")
+    @classmethod
+    def _finite_scale(cls, points: dict[float, str]) -> dict[float, str]:
+        """The model maps each scale onto [0, 1]: its ends must be finite and apart (no NaN, inf or overflow)."""
+        if not all(math.isfinite(p) for p in points):
+            raise ValueError("scale points must be finite numbers; allowed: finite numbers such as 0, 1, 2")
+        span = max(points) - min(points)
+        if not (math.isfinite(span) and span > 0):
+            raise ValueError("the scale must span a finite, non-zero range; allowed: e.g. points 0 .. 1e300")
+        return points
 
     @property
     def lo(self) -> float:
@@ -357,6 +371,18 @@ class LoadedScenario:
         """A copy with more ``key.path=value`` overrides applied (re-validated)."""
         return load(self.path, overrides={**dict(self.overrides), **overrides})
 
+    def _repr_html_(self) -> str:
+        """In a notebook: what the scenario is, and an actors x parameters table."""
+        from sim.api import scenario_repr_html
+
+        return scenario_repr_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's plain-text view: one line instead of the whole validated model."""
+        from sim.api import scenario_line
+
+        p.text(scenario_line(self))
+
 
 # ----------------------------------------------------------------------------- loading
 
@@ -406,7 +432,14 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
             path="extends",
             allowed="a path relative to this file",
         )
-    ppath = (path.parent / parent).resolve()
+    try:
+        ppath = (path.parent / parent).resolve()
+        found = ppath.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the OS
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(
+            f"extends {parent!r}: not a usable path ({why})", file=shown, line=line, path="extends"
+        ) from None
     if ppath in stack or ppath == path.resolve():
         chain = " -> ".join(str(p.name) for p in (*stack, path.resolve(), ppath))
         raise ScenarioError(f"circular extends ({chain})", file=shown, line=line, path="extends")
@@ -417,7 +450,7 @@ def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[t
             line=line,
             path="extends",
         )
-    if not ppath.is_file():
+    if not found:
         raise ScenarioError(f"extends {parent!r}: no such file ({ppath})", file=shown, line=line, path="extends")
     pdata, plocs, pfiles = _read_chain(ppath, (*stack, path.resolve()))
     merged = _deep_merge(pdata, data)
@@ -529,7 +562,7 @@ def _set_path(data: dict, dotted: str, value: Any) -> None:
                     key = num
                 elif int(num) in node:
                     key = int(num)
-            except ValueError:
+            except (ValueError, OverflowError):  # not a number, or inf / nan
                 pass
         if isinstance(node, dict) and key not in node and part in (_fields_at(tuple(parts[:i])) or []):
             node[key] = {}  # a section the file leaves at its defaults: create it
@@ -623,7 +656,10 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
             actor_ref(("war", "sides", k), a)
         if s.war.sides[0] == s.war.sides[1]:
             err(("war", "sides"), "the two sides must be different actors")
-        issue_ref(("war", "aid_issue"), s.war.aid_issue)
+        if issue_ref(("war", "aid_issue"), s.war.aid_issue):
+            ai = s.issues[s.war.aid_issue]
+            if ai.lo < 0 or ai.hi > MAX_AID_LEVEL:  # a level multiplies aid_bn_per_week: no negative bills, no overflow
+                err(("war", "aid_issue"), f"the aid issue's scale must lie within [0, {MAX_AID_LEVEL:g}]")
         if s.war.financing_issue is not None and issue_ref(("war", "financing_issue"), s.war.financing_issue):
             fi = s.issues[s.war.financing_issue]
             if fi.lo < 0 or fi.hi > 1:
