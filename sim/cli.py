@@ -167,6 +167,8 @@ class _Progress:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is not None:
+            if self.bar.total != total:  # chunked ensembles report weeks x chunks
+                self.bar.total = total
             self.bar.n = done
             self.bar.refresh() if done == total else self.bar.update(0)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim import core
 from sim.api import ResultAPI
+from sim.chunks import CHUNK, run_chunked
 from sim.errors import RunError
 from sim.model import CEASEFIRE, COLLAPSED, QUANTILES, NegotiationModel
 from sim.scenario import ALL_OUTCOMES, OUTCOME_CLASSES, LoadedScenario, load
@@ -33,6 +34,8 @@ FIXED_BYTES = 192 * 2**20
 """Memory before the first replicate: interpreter, numpy, Mesa, matplotlib (measured intercept ~165 MB).
 
 With it the estimate for the baseline at n = 10^5 is 750 MB against the 666 MB measured (+13%)."""
+RESULT_SAMPLED_GUESS = 24
+"""Sampled-parameter columns assumed per replicate when estimating the merged results."""
 MEMORY_BUDGET_BYTES = 12 * 2**30
 """The most one ensemble may use; on machines with less than 16 GiB, 3/4 of physical memory."""
 
@@ -90,7 +93,9 @@ def memory_budget() -> int:
 def memory_needed(loaded: LoadedScenario, replicates: int, weeks: int) -> int:
     """Estimated peak memory (bytes) of a run, writing its outputs included (see :data:`BYTES_PER_CELL`)."""
     a, i = len(loaded.spec.actors), len(loaded.spec.issues)
-    return FIXED_BYTES + replicates * (a * (i + 4) + i + 8) * BYTES_PER_CELL
+    in_model = min(replicates, CHUNK) * (a * (i + 4) + i + 8) * BYTES_PER_CELL  # one chunk at a time
+    kept = replicates * (12 + 2 * a + i + RESULT_SAMPLED_GUESS) * 8 * 2  # merged per-replicate results, x2 to merge
+    return FIXED_BYTES + in_model + kept
 
 
 def check_memory(loaded: LoadedScenario, replicates: int, weeks: int) -> None:
@@ -143,13 +148,10 @@ def run(
         raise RunError(f"seed must be a non-negative integer, got {seed}")
     check_memory(loaded, n, weeks)
     t0 = time.perf_counter()
-    model = NegotiationModel(loaded, n, seed, weeks)
-    for w in range(weeks):
-        model.step()
-        if progress is not None:
-            progress(w + 1, weeks)
-        if not model.running:
-            break
+    if loaded.spec.war is None:  # talks only: one model (small ensembles; no chunking needed)
+        model = run_chunked(loaded, n, seed, weeks, progress, chunk=max(n, 1))
+    else:  # bounded memory: at most CHUNK replicates in memory at once
+        model = run_chunked(loaded, n, seed, weeks, progress)
     elapsed = time.perf_counter() - t0
     if not model.war_enabled:
         return _summarise_talks(loaded, model, n, seed, weeks, elapsed)
