@@ -13,6 +13,7 @@ exact over a fixed-size reservoir, the first chunk's ``CHUNK`` replicates.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -79,8 +80,26 @@ def run_chunked(
         if len(parts) == 1:
             return model
         merged = _absorb(merged, model, size, n)
+        release(model)
+        del model
+        gc.collect()
     assert merged is not None
     return merged
+
+
+def release(model: NegotiationModel) -> None:
+    """Let a finished model be freed.
+
+    Mesa 3 keeps a class-level ``Agent._ids`` registry keyed by model, which holds every model ever
+    created (and with it all of its replicate arrays); drop this model's entry and its agents.
+    """
+    for cls in type(model.agent_list[0]).__mro__ if model.agent_list else ():
+        ids = cls.__dict__.get("_ids")
+        if isinstance(ids, dict):
+            ids.pop(model, None)
+    if hasattr(model, "remove_all_agents"):
+        model.remove_all_agents()
+    model.agent_list.clear()
 
 
 def _absorb(acc: SimpleNamespace | None, m: NegotiationModel, size: int, n: int) -> SimpleNamespace:

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import core
 from sim.api import ResultAPI
-from sim.chunks import CHUNK, run_chunked
+from sim.chunks import CHUNK, release, run_chunked
 from sim.errors import RunError
 from sim.model import CEASEFIRE, COLLAPSED, QUANTILES, NegotiationModel
 from sim.scenario import ALL_OUTCOMES, OUTCOME_CLASSES, LoadedScenario, load
@@ -154,8 +154,12 @@ def run(
         model = run_chunked(loaded, n, seed, weeks, progress)
     elapsed = time.perf_counter() - t0
     if not model.war_enabled:
-        return _summarise_talks(loaded, model, n, seed, weeks, elapsed)
-    return _summarise(loaded, model, n, seed, weeks, elapsed)
+        result = _summarise_talks(loaded, model, n, seed, weeks, elapsed)
+    else:
+        result = _summarise(loaded, model, n, seed, weeks, elapsed)
+    if isinstance(model, NegotiationModel):
+        release(model)  # Mesa's class-level registry would otherwise keep every model alive
+    return result
 
 
 def _forecast_summary(m: NegotiationModel) -> dict:
