@@ -103,8 +103,14 @@ def check_memory(loaded: LoadedScenario, replicates: int, weeks: int) -> None:
     need, budget = memory_needed(loaded, replicates, weeks), memory_budget()
     if need > budget:
         a, i = len(loaded.spec.actors), len(loaded.spec.issues)
-        per = (a * (i + 4) + i + 8) * BYTES_PER_CELL
-        fit = max(1, (budget - FIXED_BYTES) // per)
+        lo, hi = 0, replicates  # largest ensemble that fits: memory_needed is increasing in replicates
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if memory_needed(loaded, mid, weeks) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        fit = max(1, lo)
         raise RunError(
             f"{replicates:,} replicates of {a} actors x {i} issues need about {need / 2**30:,.1f} GiB of "
             f"memory (budget {budget / 2**30:.0f} GiB); use -n {fit:,} or fewer, or run several ensembles "

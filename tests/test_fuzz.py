@@ -65,6 +65,11 @@ ERROR_KINDS = (
     "circular extends",
     "deeper than",
     "no key",
+    "input should be",
+    "expected a number",
+    "not a finite number",
+    "distribution",
+    "takes a list of",
 )
 """Error messages counted separately in the report (a rough map of what the cases reach)."""
 
@@ -195,7 +200,7 @@ def attempt(kind: str, path: Path, overrides: dict | None = None, run_every: int
         except sim.ScenarioError as e:
             CASES["errors"] += 1
             check_error(e, overrides)
-            kind = next((k for k in ERROR_KINDS if k in e.problem), "other")
+            kind = next((k for k in (*FILE_LEVEL, *ERROR_KINDS) if k in e.problem), "other")
             CASES[f"error: {kind}"] += 1
             return e
         CASES["valid"] += 1
@@ -740,7 +745,9 @@ def _set_base_file(folder: Path) -> Path:
 def test_set_overrides(work, data):
     base = _lite_bases()["baseline"]
     overrides = data.draw(st.dictionaries(set_paths(base), SET_VALUES, min_size=1, max_size=3))
-    attempt("--set overrides", _set_base_file(work), overrides=overrides)
+    # mostly the (fast) standalone baseline; now and then a bundled child with extends and sources
+    target = data.draw(st.sampled_from([_set_base_file(work)] * 9 + [SCENARIOS / "aid_frozen_assets.yaml"]))
+    attempt("--set overrides", target, overrides=overrides)
 
 
 # ----------------------------------------------------------------------------- regressions
