@@ -724,27 +724,19 @@ def _check_refs(s: Scenario, locs: Locs, shown: str) -> list[ScenarioError]:
 
 
 def _raise(errs: list[ScenarioError]) -> None:
+    """Raise the first error; list up to five more under it (``allowed`` stays next to the first)."""
     if not errs:
         return
     first = errs[0]
     if len(errs) > 1:
         more = "\n".join("  " + e.message for e in errs[1:6])
         extra = f"\n  ... and {len(errs) - 6} more" if len(errs) > 6 else ""
+        allowed = f" (allowed: {first.allowed})" if first.allowed else ""
         first = ScenarioError(
-            first.problem + f"\n{len(errs) - 1} more problem(s):\n{more}{extra}",
+            f"{first.problem}{allowed}\n{len(errs) - 1} more problem(s):\n{more}{extra}",
             file=first.file,
             line=first.line,
             path=first.path,
-            allowed=first.allowed,
-        )
-        # keep 'allowed' next to the first problem in the message
-        first = ScenarioError(
-            errs[0].problem
-            + (f" (allowed: {errs[0].allowed})" if errs[0].allowed else "")
-            + f"\n{len(errs) - 1} more problem(s):\n{more}{extra}",
-            file=errs[0].file,
-            line=errs[0].line,
-            path=errs[0].path,
         )
     raise first
 
