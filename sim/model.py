@@ -297,6 +297,8 @@ class NegotiationModel(mesa.Model):
             self.war_aid_level,
             self.aid_effect,
         )
+        self.war_spend_rate = self.donor_share * (self.aid_bn * self.war_aid_level * (1 - self.war_financing))
+        self.cf_spend_rate = np.zeros((A, n))  # per replicate, from the package agreed
         self._update_war_cost_rate()
         self.balance_outlook = core.forecast_balance(
             self.balance, self.balance_target, self.reversion, self.outlook_weeks
@@ -357,20 +359,11 @@ class NegotiationModel(mesa.Model):
         self.balance = np.where(at_war, moved, self.balance)
         self.war_weeks += at_war
         fw = at_war.astype(float)
-        bill = self.aid_bn * self.war_aid_level * (1 - self.war_financing)
         la, lb = core.weekly_losses(self.balance, self.base_losses)
         self.losses[self.side_a] += fw * la
         self.losses[self.side_b] += fw * lb
-        cf = ~at_war
-        if cf.any():
-            pkg = np.where(np.isnan(self.package), 0.0, self.package)
-            aid = self._scale(pkg[:, self.aid_j], self.aid_j)
-            fin = self._financing(pkg)
-            cf_bill = self.aid_bn * aid * self.ceasefire_aid * (1 - fin)
-            cls = np.maximum(self.package_class, 0)
-            guard_cost = self.g_cost[cls, :, np.arange(self.n)].T  # (A, N)
-            self.spend += cf * (self.donor_share * cf_bill + guard_cost)
-        self.spend += fw * self.donor_share * bill
+        # weekly spending: the wartime aid bill, or the agreed package's (set when it was agreed)
+        self.spend += np.where(at_war, self.war_spend_rate, self.cf_spend_rate)
         self._update_war_cost_rate()
 
     def _talks(self, at_war: np.ndarray, t: int) -> None:
@@ -417,6 +410,9 @@ class NegotiationModel(mesa.Model):
         dval = core.deterrent(
             commit, cred, self.capability[:, idx], self.guarantee_weight[idx], strength, self.self_defence_weight[idx]
         )
+        fin = self._financing(prop)
+        cf_bill = self.aid_bn[idx] * aid * self.ceasefire_aid[idx] * (1 - fin)
+        self.cf_spend_rate[:, idx] = self.donor_share[:, idx] * cf_bill + self.g_cost[cls, :, idx].T
         self.hazard[idx] = core.resumption_hazard(self.base_hazard[idx], self.revisionism[self.challenger, idx], dval)
 
     def _deterrence(self, t: int) -> None:
