@@ -684,18 +684,9 @@ def import_file(
         The loaded scenario.
     """
     from sim import importers
-    from sim.output import atomic_write_bytes
-    from sim.scenario import load
 
     src = Path(path)
-    kind, scenario = importers.to_scenario(src, fmt, protocol)
-    if name:
-        scenario["name"] = name
-    if title:
-        scenario["title"] = title
     if out is None:
-        out = Path(tempfile.mkdtemp(prefix="negsim-import-")) / f"{scenario['name']}.yaml"
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, importers.dump(scenario, src, kind).encode())
-    return load(out)
+        stem = name or importers._key(src.stem)
+        out = Path(tempfile.mkdtemp(prefix="negsim-import-")) / f"{stem}.yaml"
+    return importers.import_to(src, Path(out), fmt, protocol, name, title)[1]

@@ -381,17 +381,12 @@ def cmd_schema(args) -> int:
 def cmd_import(args) -> int:
     """``negsim import``: convert a BDM CSV, KTAB SMP CSV or Decide TSV into a scenario file."""
     from sim import importers
-    from sim.output import atomic_write_bytes
-    from sim.scenario import load
 
     src = Path(args.file)
-    fmt, scenario = importers.to_scenario(src, args.format, args.protocol)
     out = Path(args.output) if args.output else src.with_suffix(".yaml")
     if out.exists() and not args.force:
         raise RunError(f"{out} already exists; choose another -o or add --force")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, importers.dump(scenario, src, fmt).encode())
-    loaded = load(out)  # the written file must validate
+    fmt, loaded = importers.import_to(src, out, args.format, args.protocol)
     print(
         f"Imported {src} ({fmt}): {len(loaded.spec.actors)} actors, {len(loaded.spec.issues)} issues, "
         f"protocol {loaded.spec.negotiation.protocol.name} -> {out}"

@@ -303,3 +303,31 @@ def dump(scenario: dict[str, Any], source: Path, fmt: str) -> str:
         "# Talks only: run it with `negsim run FILE` (add --protocol to try another model).\n"
     )
     return head + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True, width=100)
+
+
+def import_to(
+    path: Path,
+    out: Path,
+    fmt: str = "auto",
+    protocol: str | None = None,
+    name: str | None = None,
+    title: str | None = None,
+) -> tuple[str, Any]:
+    """Convert ``path``, write the scenario to ``out`` atomically and load it (the written file must validate).
+
+    Shared by ``negsim import`` and :func:`sim.import_file`.
+
+    Returns:
+        ``(format, LoadedScenario)``.
+    """
+    from sim.output import atomic_write_bytes
+    from sim.scenario import load
+
+    kind, scenario = to_scenario(path, fmt, protocol)
+    if name:
+        scenario["name"] = name
+    if title:
+        scenario["title"] = title
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, dump(scenario, path, kind).encode())
+    return kind, load(out)

@@ -168,6 +168,18 @@ def run(
     return result
 
 
+def _header(loaded: LoadedScenario, n: int, seed: int, weeks: int) -> dict:
+    """The fields every ``summary.json`` starts with."""
+    return {
+        "scenario": loaded.name,
+        "title": loaded.spec.title,
+        "replicates": n,
+        "seed": seed,
+        "weeks": weeks,
+        "protocol": loaded.spec.negotiation.protocol.name,
+    }
+
+
 def _forecast_summary(m: NegotiationModel) -> dict:
     """The protocol's forecast per issue at the last step, on each issue's scale (median over replicates)."""
     out = {}
@@ -195,14 +207,9 @@ def _summarise_talks(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: 
         for key, arr in m.rec_forecast.items()
     }
     summary = {
-        "scenario": loaded.name,
-        "title": loaded.spec.title,
-        "replicates": n,
-        "seed": seed,
-        "weeks": weeks,
+        **_header(loaded, n, seed, weeks),
         "rounds_run": steps,
         "stopped_early": bool(steps < weeks),
-        "protocol": loaded.spec.negotiation.protocol.name,
         "protocol_params": dict(loaded.spec.negotiation.protocol.model_extra or {}),
         "forecast": _forecast_summary(m),
         "forecast_by_round": by_round,
@@ -291,12 +298,7 @@ def _summarise(loaded: LoadedScenario, m: NegotiationModel, n: int, seed: int, w
     cf_weeks = m.first_cf_week[had_cf]
     p_collapse = float(collapsed[had_cf].mean()) if k_cf else None
     summary = {
-        "scenario": loaded.name,
-        "title": loaded.spec.title,
-        "replicates": n,
-        "seed": seed,
-        "weeks": weeks,
-        "protocol": loaded.spec.negotiation.protocol.name,
+        **_header(loaded, n, seed, weeks),
         "p_ceasefire": _r(p_cf),
         "p_ceasefire_95": [_r(v) for v in core.wilson_interval(k_cf, n)],
         "median_weeks_to_ceasefire": _r(float(np.median(cf_weeks))) if k_cf else None,
