@@ -421,6 +421,83 @@ def cmd_list(args) -> int:
     return 0
 
 
+def format_sweep(res) -> str:
+    """The terminal summary of a finished sweep: where things are, the leading indices, discovered boxes."""
+    plan = res.plan
+    lines = [
+        f"{plan.base.spec.title or plan.name}: sweep of {plan.describe()}",
+        f"  {res.ran:,} point(s) run now, {plan.n_points - res.ran:,} resumed from the folder; {res.seconds:.1f} s",
+    ]
+    for m, df in res.sensitivity.items():
+        from sim.sweep import metric_label
+
+        lines.append(f"\n  {plan.design.capitalize()} indices for {metric_label(m)[0]} ({m}):")
+        labels = {f.name: (f.label or f.name) for f in plan.factors}
+        if plan.design == "sobol":
+            first = df[df["index"] == "S1"].set_index("parameter")
+            total = df[df["index"] == "ST"].set_index("parameter").sort_values("value", ascending=False)
+            lines.append(f"    {'parameter':44s} {'S1':>14s} {'ST':>14s}")
+            for name, r in total.iterrows():
+                s1 = first.loc[name]
+                lines.append(
+                    f"    {labels[name][:44]:44s} {s1['value']:6.3f} ± {s1['conf']:5.3f} "
+                    f"{r['value']:6.3f} ± {r['conf']:5.3f}"
+                )
+        else:
+            lines.append(f"    {'parameter':44s} {'mu*':>16s} {'sigma':>8s}")
+            for r in df.sort_values("mu_star", ascending=False).itertuples(index=False):
+                lines.append(
+                    f"    {labels[r.parameter][:44]:44s} {r.mu_star:7.3f} ± {r.mu_star_conf:6.3f} {r.sigma:8.3f}"
+                )
+    if res.discovery is not None:
+        lines.append(f"\n  Scenario discovery ({plan.discover['method']}): {plan.discover['condition']}")
+        lines += ["    " + x for x in res.discovery.rules_text().splitlines()]
+    for note in res.notes:
+        lines.append(f"\n  note: {note}")
+    lines.append(f"\nWrote {res.folder}/ ({', '.join(res.files)})")
+    return "\n".join(lines)
+
+
+def cmd_sweep(args) -> int:
+    """``negsim sweep``: run (or resume) a parameter sweep, then analyse and plot it."""
+    from sim.sweep import SweepInterrupted, default_folder, make_plan, run_sweep
+
+    sets = _parse_sets(args.set)
+    plan = make_plan(
+        args.scenario,
+        vary=args.vary,
+        design=args.design,
+        samples=args.samples,
+        replicates=args.replicates,
+        seed=args.seed,
+        weeks=args.weeks,
+        metrics=args.metric,
+        seeding=args.seeds,
+        sets=sets or None,
+        discover=args.discover,
+        method=args.method,
+    )
+    plan.command = sys.argv
+    folder = Path(args.out) if args.out else default_folder(plan)
+    if not args.quiet:
+        print(f"negsim: sweep of {plan.describe()} -> {folder}/ ({args.backend} backend)", file=sys.stderr)
+    try:
+        res = run_sweep(
+            plan,
+            folder,
+            backend=args.backend,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            plots=not args.no_plots,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
+    except SweepInterrupted as exc:
+        print(f"negsim: {exc}", file=sys.stderr)
+        return 130
+    print(format_sweep(res))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
     p = argparse.ArgumentParser(
@@ -492,6 +569,64 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", metavar="FILE", help="HTML file to write (default: RUN_DIR/report.html)")
     rp.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     rp.set_defaults(func=cmd_report)
+    sw = sub.add_parser(
+        "sweep",
+        help="vary parameters over a design (grid, lhs, sobol, morris); one ensemble per point; resumable",
+        description="Run an ensemble at every point of a design over scenario parameters; write one tidy table "
+        "(results.csv), Sobol'/Morris indices, heatmaps or response curves, and optionally scenario discovery. "
+        "Re-running the same command resumes an interrupted sweep.",
+    )
+    sw.add_argument("scenario", help="scenario file (its sweep: block gives defaults) or a sweep file")
+    sw.add_argument(
+        "--vary",
+        action="append",
+        metavar="PATH=LO:HI[:STEPS]",
+        help="a parameter to vary, e.g. actors.russia.resolve=0.5:1:20 (repeatable; replaces the file's factors)",
+    )
+    sw.add_argument("--design", choices=["grid", "lhs", "sobol", "morris"], help="sampling design (default grid)")
+    sw.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="lhs: points; sobol: base N, a power of two (N x (2k+2) points); morris: trajectories",
+    )
+    sw.add_argument("-n", "--replicates", type=int, help="replicates per design point (default 1000)")
+    sw.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    sw.add_argument("--weeks", type=int, help="horizon in weeks (default: the scenario's)")
+    sw.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="metric to analyse and plot (repeatable; default ceasefire_survival_52w and p_ceasefire_at_horizon)",
+    )
+    sw.add_argument(
+        "--seeds",
+        choices=["per_point", "common"],
+        help="per_point: each point's seed from the root seed and its index (default); common: the root seed "
+        "everywhere (common random numbers)",
+    )
+    sw.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="fix a scenario value (repeatable)")
+    sw.add_argument(
+        "--backend",
+        choices=["serial", "pool", "dask"],
+        default="pool",
+        help="serial: in this process; pool: local processes (default); dask: Dask distributed",
+    )
+    sw.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    sw.add_argument(
+        "--scheduler", metavar="local|tcp://HOST:PORT", help="dask: start a LocalCluster (local) or use a scheduler"
+    )
+    sw.add_argument(
+        "--discover",
+        metavar="CONDITION",
+        help="scenario discovery: which parameter region gives e.g. 'p_durable_ceasefire >= 0.5'",
+    )
+    sw.add_argument("--method", choices=["cart", "prim"], help="discovery method (default cart)")
+    sw.add_argument("--out", help="sweep folder (default: runs/sweeps/NAME-DESIGN-HASH, so the same sweep resumes)")
+    sw.add_argument("--no-plots", action="store_true", help="data files only")
+    sw.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
     li = sub.add_parser("list", help="list the bundled scenarios")
     li.set_defaults(func=cmd_list)
     ve = sub.add_parser(
@@ -508,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate_numbers(args) -> None:
-    for name in ("replicates", "weeks"):
+    for name in ("replicates", "weeks", "samples", "workers"):
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise RunError(f"--{name} must be at least 1, got {v}")

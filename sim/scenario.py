@@ -31,6 +31,7 @@ from pydantic import (
 
 from sim.errors import ScenarioError
 from sim.params import DIST_KINDS, Dist, parse_param
+from sim.sweepspec import SweepSpec
 from sim.yamlio import Locs, load_yaml, parse_scalar, read_text
 
 SCHEMA_VERSION = 1
@@ -333,6 +334,7 @@ class Scenario(BaseModel):
     seeds: list[str] = Field(
         default_factory=list, description="Claim digests this scenario cites (paths relative to the file)."
     )
+    sweep: SweepSpec | None = Field(None, description="A parameter sweep over this scenario (negsim sweep).")
     sources: Sources = _sources()
 
 
@@ -370,6 +372,33 @@ class LoadedScenario:
     def with_overrides(self, overrides: dict[str, Any]) -> LoadedScenario:
         """A copy with more ``key.path=value`` overrides applied (re-validated)."""
         return load(self.path, overrides={**dict(self.overrides), **overrides})
+
+    def derive(self, overrides: dict[str, Any]) -> LoadedScenario:
+        """Like :meth:`with_overrides`, but from the data already read: no file is re-read.
+
+        About 1 ms instead of 150 ms, for sweeps that build thousands of variants of one file. Field
+        values and cross-references are validated as in :func:`load`; the provenance check is not
+        repeated (it depends on which keys are set, not on their values, so checking the overridden
+        keys once with :meth:`with_overrides` covers every value).
+        """
+        data = copy.deepcopy(self.raw)
+        locs = dict(self.locs)
+        applied = dict(self.overrides)
+        for key, value in overrides.items():
+            v = parse_scalar(value) if isinstance(value, str) else value
+            _set_path(data, key, v)
+            locs[tuple(key.split("."))] = ("--set", None)
+            applied[key] = v
+        spec = _validate(data, locs, str(self.path))
+        return LoadedScenario(
+            spec=spec,
+            path=self.path,
+            name=self.name,
+            raw=data,
+            files=self.files,
+            overrides=tuple(applied.items()),
+            locs=locs,
+        )
 
     def _repr_html_(self) -> str:
         """In a notebook: what the scenario is, and an actors x parameters table."""
@@ -741,6 +770,17 @@ def _raise(errs: list[ScenarioError]) -> None:
     raise first
 
 
+def _validate(data: dict, locs: Locs, shown: str) -> Scenario:
+    """Field validation, then cross-references; the first problem raised as a ScenarioError."""
+    try:
+        spec = Scenario.model_validate(data)
+    except ValidationError as exc:
+        _raise(_pydantic_to_errors(exc, locs, shown))
+        raise  # pragma: no cover
+    _raise(_check_refs(spec, locs, shown))
+    return spec
+
+
 def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
     """Load, merge (``extends``), override (``--set``) and validate a scenario file.
 
@@ -764,12 +804,7 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSce
         _set_path(data, key, v)
         locs[tuple(key.split("."))] = ("--set", None)
         applied.append((key, v))
-    try:
-        spec = Scenario.model_validate(data)
-    except ValidationError as exc:
-        _raise(_pydantic_to_errors(exc, locs, shown))
-        raise  # pragma: no cover
-    _raise(_check_refs(spec, locs, shown))
+    spec = _validate(data, locs, shown)
     name = spec.name or path.stem
     loaded = LoadedScenario(
         spec=spec,
