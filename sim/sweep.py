@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import RunError, ScenarioError
-from sim.scenario import ALL_OUTCOMES, LoadedScenario, _locate, _pydantic_to_errors, load
+from sim.scenario import ALL_OUTCOMES, LoadedScenario, _locate, _pydantic_to_errors, _raise, load
 from sim.sweepspec import DESIGNS, SweepSpec
 
 DEFAULT_REPLICATES = 1000
@@ -389,13 +389,11 @@ def _check_factor(
     try:
         base.derive({name: mid})
     except ScenarioError as exc:
-        if exc.file == "--set" and "no key" in exc.problem:
+        if "unknown key" in exc.problem or "no key" in exc.problem:
             close = difflib.get_close_matches(name, list(numeric), n=3, cutoff=0.6)
             allowed = ", ".join(close) if close else (exc.allowed or "a numeric parameter path")
             raise err(f"no such parameter ({exc.problem})", allowed) from None
-        if not (math.isclose(mid, round(mid)) or "integer" not in exc.problem):
-            pass  # an integer parameter: checked below
-        elif "integer" not in exc.problem:
+        if "integer" not in exc.problem:  # an integer parameter is told apart below
             raise err(exc.problem, exc.allowed) from None
     integer = False
     try:
@@ -452,8 +450,7 @@ def read_target(path: str | Path) -> _Block:
         try:
             spec = SweepFile.model_validate(data).sweep
         except ValidationError as exc:
-            errs = _pydantic_to_errors(exc, locs, shown)
-            raise errs[0] from None
+            _raise(_pydantic_to_errors(exc, locs, shown))
         if not spec.scenario:
             raise ScenarioError(
                 "a sweep file needs the scenario it varies",
@@ -666,7 +663,11 @@ def make_plan(
     if cond:
         from sim.discovery import parse_condition
 
-        parse_condition(cond, known)
+        try:
+            parse_condition(cond, known)
+        except RunError as exc:
+            where = "--discover" if discover else block.file
+            raise ScenarioError(str(exc), file=where, line=None if discover else line_of("discover")) from None
         meth = method or (spec.discover.method if spec and spec.discover else "cart")
         thr = spec.discover.threshold if spec and spec.discover else 0.8
         disc = {"condition": cond, "method": meth, "threshold": thr}
@@ -797,6 +798,10 @@ def _init_worker(base: LoadedScenario) -> None:
 
 def _pool_evaluate(task: tuple) -> tuple[int, dict, float]:
     assert _WORKER_BASE is not None
+    die = os.environ.get("NEGSIM_TEST_DIE_ONCE")  # fault injection for the tests: a worker dies once
+    if die and os.path.exists(die):
+        os.remove(die)
+        os._exit(1)
     return evaluate(_WORKER_BASE, task)
 
 
@@ -804,6 +809,8 @@ def _dask_evaluate(base: LoadedScenario, task: tuple) -> tuple[int, dict, float]
     return evaluate(base, task)
 
 
+DASK_CONNECT_TIMEOUT = "10s"
+"""How long to try reaching a Dask scheduler before giving up (before any work starts)."""
 BACKENDS = ("serial", "pool", "dask")
 """serial: in this process; pool: a local process pool (all cores by default); dask: Dask distributed."""
 
@@ -878,7 +885,7 @@ def _dask_client(workers: int | None, scheduler: str | None):
     if not re.match(r"^(tcp|tls|inproc|ucx)://[^\s]+$", scheduler):
         raise RunError(f"--scheduler {scheduler!r}: expected 'local' or an address such as tcp://HOST:8786")
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise RunError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     return client, None

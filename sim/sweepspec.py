@@ -36,7 +36,7 @@ def _finite_pair(v: tuple[float, float]) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"bounds must be finite numbers, got [{lo}, {hi}]; allowed: [LO, HI] with LO < HI")
     if lo >= hi:
-        raise ValueError(f"LO must be below HI, got [{lo}, {hi}]; allowed: [LO, HI] with LO < HI")
+        raise ValueError(f"the lower bound must be below the upper, got [{lo}, {hi}]; allowed: [LO, HI] with LO < HI")
     return v
 
 
