@@ -32,6 +32,8 @@ __all__ = [
     "import_file",
     "write_run",
     "write_report",
+    "experiment",
+    "make_experiment",
     "__version__",
 ]
 _API = ("compare", "Comparison", "Summary", "sources", "claims", "import_file")
@@ -39,6 +41,7 @@ _API = ("compare", "Comparison", "Summary", "sources", "claims", "import_file")
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.api import Comparison, Summary, claims, compare, import_file, sources
+    from sim.experiments import experiment, make_experiment
     from sim.output import write_run
     from sim.report import write_report
     from sim.runner import run
@@ -62,6 +65,10 @@ def __getattr__(name: str) -> Any:
         from sim import api
 
         return getattr(api, name)
+    if name in ("experiment", "make_experiment"):
+        import importlib
+
+        return getattr(importlib.import_module("sim.experiments"), name)
     if name == "write_report":
         from sim.report import write_report
 
