@@ -785,22 +785,23 @@ def evaluate(base: LoadedScenario, task: tuple) -> tuple[int, dict, float]:
 
 
 _WORKER_BASE: LoadedScenario | None = None
+_DIE_ONCE: str | None = None
 
 
-def _init_worker(base: LoadedScenario) -> None:
+def _init_worker(base: LoadedScenario, die_once: str | None = None) -> None:
     """Process-pool initialiser: keep the base scenario; leave Ctrl-C to the parent."""
     import signal
 
-    global _WORKER_BASE
+    global _WORKER_BASE, _DIE_ONCE
     _WORKER_BASE = base
+    _DIE_ONCE = die_once
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _pool_evaluate(task: tuple) -> tuple[int, dict, float]:
     assert _WORKER_BASE is not None
-    die = os.environ.get("NEGSIM_TEST_DIE_ONCE")  # fault injection for the tests: a worker dies once
-    if die and os.path.exists(die):
-        os.remove(die)
+    if _DIE_ONCE and os.path.exists(_DIE_ONCE):  # fault injection for the tests: a worker dies once
+        os.remove(_DIE_ONCE)
         os._exit(1)
     return evaluate(_WORKER_BASE, task)
 
@@ -846,7 +847,12 @@ def _pool(plan: Plan, tasks: list[tuple], workers: int | None, scheduler: str | 
     restarts = 0
     ctx = _mp_context()
     while pending:
-        ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(plan.base,))
+        ex = ProcessPoolExecutor(
+            max_workers=n_workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(plan.base, os.environ.get("NEGSIM_TEST_DIE_ONCE")),
+        )
         broken = False
         try:
             futs = {}
