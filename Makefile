@@ -1,5 +1,5 @@
 # negsim: two commands on a fresh clone (see README "Quickstart").
-#   make demo   set up .venv, run the bundled scenarios, write tables and plots under runs/
+#   make demo   set up .venv, run the bundled scenarios and the backstop heatmap sweep; tables and plots under runs/
 #   make test   set up .venv, lint, run the test suite (warnings are errors)
 # Another interpreter: make test PYTHON=/path/to/python3.12 VENV=.venv-3.12
 
@@ -22,6 +22,7 @@ demo: setup
 	$(BIN)/negsim list
 	$(BIN)/negsim run scenarios/baseline.yaml
 	$(BIN)/negsim compare $(SCENARIOS)
+	$(BIN)/negsim sweep scenarios/sweeps/backstop_heatmap.yaml
 
 lint: setup
 	$(BIN)/ruff check sim tests benchmarks
