@@ -202,7 +202,7 @@ class Factor:
         lo, hi: The range sampled, in the parameter's units.
         steps: Grid points (grid design), else None.
         label: Axis label for plots.
-        baseline: The scenario's own value (None if it is a distribution or left at a default).
+        baseline: The scenario's own value (the mean of its distribution if it has one; None if unknown).
         integer: The parameter takes whole numbers (design values are rounded).
         note: What replacing the scenario's value means (e.g. a distribution fixed per point).
     """
@@ -225,6 +225,7 @@ class Factor:
             "hi": self.hi,
             "steps": self.steps,
             "baseline": self.baseline,
+            "baseline_is_mean": "distribution" in self.note,
             "integer": self.integer,
             "note": self.note,
         }
@@ -410,9 +411,12 @@ def _check_factor(
             raise err(f"{v:g} is not a legal value: {exc.problem}", exc.allowed) from None
     baseline = float(current) if isinstance(current, int | float) and not isinstance(current, bool) else None
     note = ""
-    if isinstance(current, Dist) or (isinstance(current, dict) and len(current) == 1):
-        note = f"a {next(iter(current)) if isinstance(current, dict) else current.kind} distribution in the "
-        note += "scenario; the sweep fixes it at each design point's value"
+    if isinstance(current, Dist):
+        baseline = float(current.mean)
+        note = (
+            f"a {current.kind} distribution in the scenario (mean {current.mean:.4g}, marked in plots); the sweep "
+            "fixes it at each design point's value"
+        )
     return baseline, integer, note
 
 

@@ -441,7 +441,12 @@ def heatmap(
             markeredgecolor="black",
             markeredgewidth=1.3,
             ls="none",
-            label=f"Scenario as written ({_fmt(bx)}, {_fmt(by)})",
+            label=f"Scenario as written ({_fmt(bx)}, {_fmt(by)})"
+            + (
+                " (a mean: the scenario has a distribution)"
+                if fx.get("baseline_is_mean") or fy.get("baseline_is_mean")
+                else ""
+            ),
             zorder=5,
         )
         ax.annotate(
@@ -516,7 +521,8 @@ def response(
         )
     base = factor.get("baseline")
     if base is not None:
-        ax.axvline(base, color="#333333", ls="--", lw=1.2, label=f"Scenario as written ({_fmt(base)})")
+        what = " (mean of its distribution)" if factor.get("baseline_is_mean") else ""
+        ax.axvline(base, color="#333333", ls="--", lw=1.2, label=f"Scenario as written ({_fmt(base)}){what}")
     if is_probability(metric):
         ax.set_ylim(-0.02, 1.02)
     lo_x, hi_x = float(factor.get("lo", np.nanmin(x))), float(factor.get("hi", np.nanmax(x)))
