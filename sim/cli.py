@@ -450,8 +450,8 @@ def format_sweep(res) -> str:
                     f"    {labels[r.parameter][:44]:44s} {r.mu_star:7.3f} ± {r.mu_star_conf:6.3f} {r.sigma:8.3f}"
                 )
     if res.discovery is not None:
-        lines.append(f"\n  Scenario discovery ({plan.discover['method']}): {plan.discover['condition']}")
-        lines += ["    " + x for x in res.discovery.rules_text().splitlines()]
+        lines.append("")
+        lines += ["  " + x for x in res.discovery.rules_text().splitlines()]
     for note in res.notes:
         lines.append(f"\n  note: {note}")
     lines.append(f"\nWrote {res.folder}/ ({', '.join(res.files)})")
