@@ -172,7 +172,7 @@ def subtitle(title_info: Mapping[str, Any]) -> str:
 def _title(fig: Figure, title_info: Mapping[str, Any], what: str) -> None:
     name = title_info.get("scenario") or "sweep"
     sub = subtitle(title_info)
-    head = _wrap(f"{name}: {what}", max(40, int(fig.get_figwidth() * 10)))  # ~10 characters per inch at 11 pt
+    head = _wrap(f"{name}: {what}", max(40, int(fig.get_figwidth() * 12)))  # ~12 characters per inch at 11 pt
     fig.suptitle(head + (f"\n{sub}" if sub else ""), fontsize=11)
 
 
