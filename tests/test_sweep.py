@@ -91,7 +91,8 @@ def test_distribution_parameter_is_fixed_per_point_and_said_so():
     p = _plan()
     f = {x.name: x for x in p.factors}
     assert f[CRED].baseline == 0.6 and f[CRED].note == ""
-    assert f[RESOLVE].baseline is None and "triangular" in f[RESOLVE].note
+    assert f[RESOLVE].baseline == pytest.approx((0.6 + 0.8 + 0.95) / 3)  # the mean of triangular(0.6, 0.8, 0.95)
+    assert "triangular" in f[RESOLVE].note and f[RESOLVE].as_dict()["baseline_is_mean"]
 
 
 # ----------------------------------------------------------------------------- bad input
