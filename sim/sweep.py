@@ -1053,6 +1053,48 @@ class SweepResult:
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def figure(self, metric: str | None = None):
+        """The plot of one metric (default: the first analysed), as a matplotlib Figure.
+
+        A heatmap for a 2-parameter grid, a response curve for a 1-parameter grid, the Sobol'/Morris
+        index chart for those designs, scatter panels otherwise.
+        """
+        from sim import sweep_plots
+
+        plan, m = self.plan, metric or self.plan.analysed[0]
+        if m not in plan.metrics:
+            raise RunError(f"unknown metric {m!r} (allowed: {', '.join(plan.metrics)})")
+        factors = [f.as_dict() for f in plan.factors]
+        info = _title_info(plan)
+        if plan.design in ("sobol", "morris"):
+            if m not in self.sensitivity:
+                raise RunError(f"no {plan.design} indices for {m!r}; analysed: {', '.join(self.sensitivity) or 'none'}")
+            return sweep_plots.indices(self.sensitivity[m], factors, m, plan.design, info)
+        kind = _plot_kind(plan)
+        if kind == "heatmap":
+            return sweep_plots.heatmap(self.table, factors, m, info)
+        if kind == "response":
+            return sweep_plots.response(self.table, factors[0], m, info)
+        return sweep_plots.scatter(self.table, factors, m, info)
+
+    def discovery_figure(self):
+        """The scenario-discovery plot (box limits, points, PRIM trade-off), if discovery was run."""
+        from sim import discovery
+
+        if self.discovery is None:
+            raise RunError("no scenario discovery in this sweep (use discover=... / --discover)")
+        return discovery.plot(
+            self.discovery, self.table, [f.as_dict() for f in self.plan.factors], _title_info(self.plan)
+        )
+
+
+def _plot_kind(plan: Plan) -> str:
+    if plan.design == "grid" and len(plan.factors) == 2:
+        return "heatmap"
+    if plan.design == "grid" and len(plan.factors) == 1:
+        return "response"
+    return "scatter"
+
 
 class SweepInterrupted(RunError):
     """The sweep was stopped (Ctrl-C); finished points are saved and the same command resumes."""
@@ -1283,12 +1325,11 @@ def _slug(text: str) -> str:
 
 def analyse(result: SweepResult, plots: bool = True) -> None:
     """Sensitivity indices, plots and discovery for a complete sweep; fills ``result`` and writes files."""
-    from sim import sensitivity, sweep_plots
+    from sim import sensitivity
     from sim.output import json_bytes
 
     plan, folder, table = result.plan, result.folder, result.table
     factors = [f.as_dict() for f in plan.factors]
-    info = _title_info(plan)
     X = table[[f.name for f in plan.factors]].to_numpy(dtype=float)
     files = ["sweep.json", "design.csv", "points.jsonl", "results.csv"]
     sens_rows: list[list] = []
@@ -1311,18 +1352,12 @@ def analyse(result: SweepResult, plots: bool = True) -> None:
                 for r in df.itertuples(index=False):
                     sens_rows.append([m, r.parameter, r.mu, r.mu_star, r.mu_star_conf, r.sigma])
             if plots:
-                fig = sweep_plots.indices(df, factors, m, plan.design, info)
                 name = f"{plan.design}-{m}.png"
-                _save(fig, folder / name)
+                _save(result.figure(m), folder / name)
                 files.append(name)
         elif plots:
-            if plan.design == "grid" and len(plan.factors) == 2:
-                fig, name = sweep_plots.heatmap(table, factors, m, info), f"heatmap-{m}.png"
-            elif plan.design == "grid" and len(plan.factors) == 1:
-                fig, name = sweep_plots.response(table, factors[0], m, info), f"response-{m}.png"
-            else:
-                fig, name = sweep_plots.scatter(table, factors, m, info), f"scatter-{m}.png"
-            _save(fig, folder / name)
+            name = f"{_plot_kind(plan)}-{m}.png"
+            _save(result.figure(m), folder / name)
             files.append(name)
     if sens_rows:
         header = (
@@ -1346,7 +1381,7 @@ def analyse(result: SweepResult, plots: bool = True) -> None:
         _atomic(folder / f"{stem}.csv", _csv(header, rows))
         files += [f"{stem}.json", f"{stem}.csv"]
         if plots:
-            _save(discovery.plot(res, table, factors, info), folder / f"{stem}.png")
+            _save(result.discovery_figure(), folder / f"{stem}.png")
             files.append(f"{stem}.png")
     hashes = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in files if f != "points.jsonl"}
     manifest = {
