@@ -68,6 +68,33 @@ def timed_sweep(plan, backend: str, workers: int | None = None, plots: bool = Tr
     return {"backend": backend, "seconds": wall, "points": plan.n_points, "table_sha256": sha}
 
 
+SPIN = "\n".join(
+    [
+        "import time",
+        "t = time.perf_counter()",
+        "x = 0",
+        "for i in range(15_000_000):",
+        "    x += i",
+        "print(time.perf_counter() - t)",
+    ]
+)
+
+
+def parallel_capacity(n: int) -> float:
+    """How many cores' worth of work n CPU-bound processes get done at once (n x one alone / n together).
+
+    Shared virtual machines may give less than their core count: on a 2-core machine this is 2.0 when
+    both cores are really available and 1.0 when two processes only share one. The pool's speed-up
+    cannot exceed it.
+    """
+    import subprocess
+
+    one = float(subprocess.run([sys.executable, "-c", SPIN], capture_output=True, text=True, check=True).stdout)
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    together = max(float(p.communicate()[0]) for p in procs)
+    return n * one / together
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table; write JSON."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -84,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
         "load_before": os.getloadavg(),
     }
+    out["parallel_capacity_before"] = parallel_capacity(cores)
     # 0. cold start of the process pool (the fork server, once per process)
     tiny = make_plan(SCENARIO, vary=[f"{RESOLVE}=0.5:0.9:2"], replicates=10, weeks=5)
     out["pool_cold_start_s"] = timed_sweep(tiny, "pool", plots=False)["seconds"]
@@ -121,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sobol: {sob.describe()} ...", file=sys.stderr)
         out["sobol"] = timed_sweep(sob, "pool")
     out["load_after"] = os.getloadavg()
+    out["parallel_capacity_after"] = parallel_capacity(cores)
     # ---- table
     h = out["heatmap"]
     pv = out["pool_vs_serial"]
@@ -147,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = [" | ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
     lines.insert(1, "-+-".join("-" * x for x in w))
     print("\n".join(lines))
+    cap = (out["parallel_capacity_before"], out["parallel_capacity_after"])
+    print(
+        f"\nparallel capacity of this machine ({cores} CPU-bound processes at once, in cores): "
+        f"{cap[0]:.2f} before, {cap[1]:.2f} after (the ceiling for the pool's speed-up)"
+    )
     print(f"\npool cold start (fork server with negsim preloaded, 2-point sweep): {out['pool_cold_start_s']:.2f} s")
     print(f"\nload average before {out['load_before'][0]:.2f}, after {out['load_after'][0]:.2f}; {cores} cores")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
