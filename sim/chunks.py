@@ -57,8 +57,13 @@ def run_chunked(
     weeks: int,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
+    keep: dict[str, np.ndarray] | None = None,
 ) -> NegotiationModel | SimpleNamespace:
     """Run an ensemble chunk by chunk.
+
+    ``keep``: arrays ``(weeks + 1, n, ...)`` to fill with every replicate's weekly state
+    (``--keep-trajectories``; see :meth:`NegotiationModel.keep_week`), or None; each chunk writes
+    its own slice of replicates, so nothing is merged or copied.
 
     Returns:
         The model itself when one chunk suffices; otherwise a namespace with the attributes the
@@ -69,7 +74,9 @@ def run_chunked(
     models_done = 0
     merged: SimpleNamespace | None = None
     for k, size in enumerate(parts):
-        model = NegotiationModel(loaded, size, chunk_seed(seed, k), weeks)
+        start = k * chunk
+        part = None if keep is None else {name: arr[:, start : start + size] for name, arr in keep.items()}
+        model = NegotiationModel(loaded, size, chunk_seed(seed, k), weeks, keep=part)
         for w in range(weeks):
             model.step()
             if progress is not None:

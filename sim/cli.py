@@ -184,7 +184,10 @@ def _run_one(path: str, args, sets: dict[str, str]):
     loaded = load(path, overrides=sets)
     prog = _Progress(args.weeks or loaded.spec.settings.weeks, loaded.name, args.quiet)
     try:
-        return run(loaded, replicates=args.replicates, seed=args.seed, weeks=args.weeks, progress=prog)
+        keep = getattr(args, "keep_trajectories", False)  # negsim run only
+        return run(
+            loaded, replicates=args.replicates, seed=args.seed, weeks=args.weeks, progress=prog, keep_trajectories=keep
+        )
     finally:
         prog.close()
 
@@ -194,7 +197,8 @@ def _check_size(loaded, args) -> None:
     from sim.runner import check_memory
 
     st = loaded.spec.settings
-    check_memory(loaded, args.replicates or st.replicates, args.weeks or st.weeks)
+    keep = getattr(args, "keep_trajectories", False)
+    check_memory(loaded, args.replicates or st.replicates, args.weeks or st.weeks, keep_trajectories=keep)
 
 
 def _clean_leftovers(out: Path) -> None:
@@ -225,7 +229,9 @@ def cmd_run(args) -> int:
     n_plots = 0 if args.no_plots else len(plots_for(result))
     print(
         f"\nWrote {folder}/ (summary.json, {'' if result.talks_only else 'outcomes.csv, '}trajectories.csv, "
-        "positions.csv, manifest.json"
+        "positions.csv, "
+        + ("replicate_trajectories.npz, " if result.replicate_trajectories is not None else "")
+        + "manifest.json"
         + (f", {n_plots} {args.format} plots" if n_plots else "")
         + f") in {time.perf_counter() - t0:.1f} s"
     )
@@ -541,6 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one scenario's ensemble; print a summary; write data and plots")
     r.add_argument("scenario", help="scenario YAML file")
     ensemble_opts(r)
+    r.add_argument(
+        "--keep-trajectories",
+        action="store_true",
+        help="also write every replicate's weekly state, balance, positions, proposal, costs and votes to "
+        "replicate_trajectories.npz (refused before starting if it would not fit in memory)",
+    )
     r.set_defaults(func=cmd_run)
     c = sub.add_parser("compare", help="run several scenarios with the same settings; one table, overlay plots")
     c.add_argument("scenarios", nargs="+", help="scenario YAML files")

@@ -9,6 +9,8 @@ Shapes: ``N`` replicates, ``A`` actors, ``I`` issues.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _EPS = 1e-12
@@ -75,11 +77,15 @@ def weighted_compromise(positions: np.ndarray, capability: np.ndarray, salience:
     return compromise_from_weights(positions, capability[:, :, None] * salience)
 
 
-def compromise_from_weights(positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """:func:`weighted_compromise` with the ``(A, N, I)`` weights ``c·s`` already formed."""
-    total = np.einsum("ani->ni", weights)
-    num = np.einsum("ani,ani->ni", weights, positions)
-    out = num / np.maximum(total, _EPS)
+def compromise_from_weights(positions: np.ndarray, weights: np.ndarray, total: np.ndarray | None = None) -> np.ndarray:
+    """:func:`weighted_compromise` with the ``(A, N, I)`` weights ``c·s`` already formed.
+
+    ``total`` is their sum over actors, ``(N, I)``, if already computed (constant weights: a model's draft).
+    """
+    if total is None:
+        total = np.einsum("ani->ni", weights)
+    out = np.einsum("ani,ani->ni", weights, positions)
+    out /= np.maximum(total, _EPS)
     empty = total <= _EPS
     if empty.any():
         out = np.where(empty, positions.mean(axis=0), out)
@@ -101,28 +107,42 @@ def equilibrium_balance(
     return np.clip(np.where(total > _EPS, sa / np.maximum(total, _EPS), 0.5), 0.01, 0.99)
 
 
+def balance_logit(balance: np.ndarray) -> np.ndarray:
+    """The balance on the logit scale, ``log(b / (1 - b))``, after clipping ``b`` to [0.01, 0.99]."""
+    b = np.clip(balance, 0.01, 0.99)
+    return np.log(b / (1 - b))
+
+
 def balance_step(
     balance: np.ndarray,
     target: np.ndarray,
     reversion: np.ndarray,
     volatility: np.ndarray,
     shock: np.ndarray,
+    target_logit: np.ndarray | None = None,
 ) -> np.ndarray:
     """One week of the battlefield balance: an Ornstein-Uhlenbeck step on the logit scale.
 
-    ``L' = L + θ (L* - L) + σ z``, ``L = logit(b)``; kept within [0.01, 0.99].
+    ``L' = L + θ (L* - L) + σ z``, ``L = logit(b)``; kept within [0.01, 0.99]. ``target_logit`` is
+    :func:`balance_logit` of ``target``, if already computed (it is constant over a run).
     """
-    b = np.clip(balance, 0.01, 0.99)
-    t = np.clip(target, 0.01, 0.99)
-    logit = np.log(b / (1 - b))
-    logit_t = np.log(t / (1 - t))
+    logit = balance_logit(balance)
+    logit_t = balance_logit(target) if target_logit is None else target_logit
     logit = logit + reversion * (logit_t - logit) + volatility * shock
     return np.clip(1.0 / (1.0 + np.exp(-logit)), 0.01, 0.99)
 
 
-def forecast_balance(balance: np.ndarray, target: np.ndarray, reversion: np.ndarray, weeks: int) -> np.ndarray:
-    """Expected balance ``weeks`` ahead (the mean path of the reverting process, probability scale)."""
-    return target + (balance - target) * (1.0 - reversion) ** weeks
+def forecast_balance(
+    balance: np.ndarray, target: np.ndarray, reversion: np.ndarray, weeks: int, decay: np.ndarray | None = None
+) -> np.ndarray:
+    """Expected balance ``weeks`` ahead (the mean path of the reverting process, probability scale).
+
+    ``decay`` is ``(1 - reversion)**weeks`` (the share of the gap to the target left after ``weeks``),
+    if already computed (it is constant over a run).
+    """
+    if decay is None:
+        decay = (1.0 - reversion) ** weeks
+    return target + (balance - target) * decay
 
 
 def weekly_losses(balance: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,11 +214,12 @@ def veto_engaged(changed: np.ndarray, holds_veto: np.ndarray) -> np.ndarray:
 
     Args:
         changed: ``(N, I)`` from :func:`changes_status_quo`.
-        holds_veto: ``(I,)`` bool, the actor's veto issues.
+        holds_veto: ``(I,)`` bool, the actor's veto issues; or ``(I, A)`` for ``A`` actors at once.
 
     Returns:
-        ``(N,)`` bool. A package that leaves all of an actor's veto issues at the status quo
-        needs no consent from it (e.g. a guarantor's troops are not committed under aid only).
+        ``(N,)`` bool (``(N, A)`` for ``(I, A)`` vetoes). A package that leaves all of an actor's veto
+        issues at the status quo needs no consent from it (e.g. a guarantor's troops are not committed
+        under aid only).
     """
     return changed @ holds_veto  # boolean matmul: any(changed & holds_veto) per replicate
 
@@ -215,9 +236,9 @@ def red_line_ok(
 
     Args:
         proposal: ``(N, I)`` unit scale.
-        lo: ``(N, I)`` lower red-line bounds (unit scale; -inf where none).
-        hi: ``(N, I)`` upper red-line bounds (unit scale; inf where none).
-        breaks_at: ``(N, I)`` pressure at which the red line on each issue is dropped (inf: never).
+        lo: ``(N, I)`` lower red-line bounds (unit scale; -inf where none); ``(1, I)`` if the same in every replicate.
+        hi: ``(N, I)`` upper red-line bounds (unit scale; inf where none); or ``(1, I)``.
+        breaks_at: ``(N, I)`` pressure at which the red line on each issue is dropped (inf: never); or ``(1, I)``.
         press: ``(N,)`` the actor's current pressure.
         excluded: ``(I, K)`` values (unit scale) the actor refuses outright, NaN-padded; or None.
 
@@ -229,12 +250,18 @@ def red_line_ok(
         hit = np.abs(proposal[:, :, None] - excluded[None]) < 1e-9  # NaN compares False
         violated |= hit.any(axis=-1)
     broken = press[:, None] >= breaks_at
-    return ~np.any(violated & ~broken, axis=-1)
+    kept = violated & ~broken
+    return ~(kept[:, 0] if kept.shape[-1] == 1 else kept.any(axis=-1))
 
 
-def concede(position: np.ndarray, proposal: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    """Move positions a share ``rate`` (0..1, per replicate × issue) of the way to the proposal."""
-    return position + np.clip(rate, 0.0, 1.0) * (proposal - position)
+def concede(position: np.ndarray, proposal: np.ndarray, rate: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Move positions a share ``rate`` (0..1, per replicate × issue) of the way to the proposal.
+
+    ``out``: where to write the new positions (may be ``position`` itself); a new array if None.
+    """
+    step = proposal - position
+    step *= np.clip(rate, 0.0, 1.0)
+    return np.add(position, step, out=out)
 
 
 def concession_rate(
@@ -303,23 +330,63 @@ def quantiles(x: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
 def quantiles_rows(rows: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
     """Quantiles of each row of a ``(K, N)`` array (linear interpolation, as ``np.quantile``).
 
-    Sorts each row once, which is faster than ``np.quantile`` for several probabilities.
+    Selects only the order statistics the probabilities need (:func:`select_ranks`), which is
+    faster than a full sort and than ``np.quantile`` for several probabilities; the values are
+    exactly those of a sort (NaN counts as the largest value, as in ``np.sort``; only the sign of a
+    zero quantile may differ where a row holds both ``-0.0`` and ``0.0``, which model rows never do).
 
     Returns:
         ``(K, len(probs))``.
     """
     n = rows.shape[1]
-    pos = np.asarray(probs) * (n - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = pos - lo
+    lo, hi, frac, ranks = _quantile_plan(n, tuple(float(p) for p in probs))
     rmin, rmax = rows.min(axis=1), rows.max(axis=1)
     out = np.repeat(rmin[:, None], len(probs), axis=1)  # rows constant across replicates need no sort
     vary = np.flatnonzero(rmin != rmax)
     if vary.size:
-        xs = np.sort(rows[vary], axis=1)
-        out[vary] = xs[:, lo] * (1 - frac) + xs[:, hi] * frac
+        xs = rows[vary]  # a copy: selection reorders it in place
+        select_ranks(xs, ranks)
+        # between two selected ranks r < r' sit the ranks r+1..r'-1, so rank r+1 (the upper neighbour of a
+        # quantile) is the smallest value there, or the value at r' (fmin: NaN counts as the largest)
+        above = {
+            r: xs[:, r + 1] if end == r + 2 else np.fmin.reduce(xs[:, r + 1 : end], axis=1)
+            for r, end in zip(ranks, [*(r + 1 for r in ranks[1:]), n], strict=True)
+            if r + 1 < n
+        }
+        upper = np.stack([above[r] if h > r else xs[:, r] for r, h in zip(lo, hi, strict=True)], axis=1)
+        out[vary] = xs[:, lo] * (1 - frac) + upper * frac
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _quantile_plan(n: int, probs: tuple[float, ...]) -> tuple[list[int], list[int], np.ndarray, list[int]]:
+    """Ranks below and above each quantile of ``n`` values, the interpolation weights, and the ranks to select."""
+    pos = np.asarray(probs) * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    frac.flags.writeable = False  # shared by every call with the same n and probs
+    return lo.tolist(), hi.tolist(), frac, sorted(set(lo.tolist()))
+
+
+def select_ranks(x: np.ndarray, ranks: list[int] | np.ndarray) -> None:
+    """Reorder each row of a ``(K, N)`` array in place so that ``x[:, r]`` is its ``r``-th smallest value.
+
+    For every ``r`` in ``ranks`` (0-based, ``0 <= r < N``) the result at column ``r`` equals
+    ``np.sort(x, axis=1)[:, r]``. Nested partitions: each splits its segment at the wanted rank
+    nearest the middle and recurses into both sides, so five quantiles cost about two and a half
+    partitions of the whole row instead of a sort.
+    """
+    stack = [(0, x.shape[1], sorted({int(r) for r in ranks}))]
+    while stack:
+        a, b, rs = stack.pop()
+        if not rs:
+            continue
+        i = min(range(len(rs)), key=lambda q: abs(2 * rs[q] - a - b))
+        m = rs[i]
+        x[:, a:b].partition(m - a, axis=1)  # ranks a..b-1 of the row are in [a, b): a partition of it is exact
+        stack.append((a, m, rs[:i]))
+        stack.append((m + 1, b, rs[i + 1 :]))
 
 
 def wilson_interval(k: np.ndarray | int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

@@ -47,25 +47,19 @@ class ActorAgent(mesa.Agent):
         return self.model.positions[self.index]
 
     def evaluate(self) -> None:
-        """Compare the proposal with fighting on; set ``accepts`` per replicate."""
+        """Compare the proposal with fighting on; set ``accepts`` per replicate.
+
+        Utility of the text, pressure and reservation value come from the model's one ``(A, N)`` pass
+        over all actors (:meth:`NegotiationModel._assess`); the actor adds its red lines.
+        """
         m, k = self.model, self.index
-        weights, exponent, ideal = m.weights[k], m.exponent[k], m.ideal[k]
-        self.utility_of_proposal = core.utility(m.proposal, ideal, weights, exponent)
-        u_war = core.lottery(m.balance_outlook, m.u_outcome_a[k], m.u_outcome_b[k])
-        sunk = core.weariness(m.spend[k], m.losses[k], m.ref_bn[k], m.ref_losses[k])
-        outlook = m.outlook_weeks * m.war_cost_rate[k]
-        self.pressure = core.pressure(m.resolve[k], sunk + outlook, m.leverage_in[k])
-        self.reservation_value = core.reservation(u_war, self.pressure)
+        self.utility_of_proposal = m.utilities[k]
+        self.pressure = m.pressures[k]
+        self.reservation_value = m.reservations[k]
         cols = m.red_cols[k]  # only the issues this actor has red lines on
         if cols.size:
-            red_ok = core.red_line_ok(
-                m.proposal[:, cols],
-                m.red_lo[k][:, cols],
-                m.red_hi[k][:, cols],
-                m.red_breaks[k][:, cols],
-                self.pressure,
-                m.red_excl[k][cols],
-            )
+            lo, hi, breaks, excl = m.red_rules[k]
+            red_ok = core.red_line_ok(m.proposal[:, cols], lo, hi, breaks, self.pressure, excl)
         else:
             red_ok = True
         self.accepts = (self.utility_of_proposal >= self.reservation_value) & red_ok
@@ -73,12 +67,14 @@ class ActorAgent(mesa.Agent):
     def concede(self) -> None:
         """Where talks run and this actor rejected, move positions toward the proposal."""
         m, k = self.model, self.index
-        moving = m.talking & ~self.accepts & ~m.agreed_now
+        moving = m.still_talking & ~self.accepts
         if not moving.any():
             return
         rate = core.concession_rate(m.concession_base, self.pressure, m.weights[k], m.concede_factor[k])
-        rate *= moving[:, None] * m.open_issue
-        m.positions[k] = core.concede(m.positions[k], m.proposal, rate)
+        rate *= moving[:, None]
+        rate[:, m.fixed_cols] *= 0.0  # fixed issues are not negotiated (x 0, as x open_issue)
+        core.concede(m.positions[k], m.proposal, rate, out=m.positions[k])
+        m.positions_moved[k, m.open_cols] = True  # concessions move open issues only
 
 
 class NegotiationModel(mesa.Model):
@@ -89,15 +85,20 @@ class NegotiationModel(mesa.Model):
         n: Number of replicates (the length of every replicate axis).
         seed: Root seed; parameter draws, war shocks and resumption draws derive from it.
         weeks: Horizon (for recording); the runner calls ``step`` this many times.
+        keep: Arrays ``(weeks + 1, n, ...)`` to fill with every replicate's state each week
+            (:meth:`keep_week`), or None to keep only the ensemble statistics.
     """
 
-    def __init__(self, loaded: LoadedScenario, n: int, seed: int, weeks: int) -> None:
+    def __init__(
+        self, loaded: LoadedScenario, n: int, seed: int, weeks: int, keep: dict[str, np.ndarray] | None = None
+    ) -> None:
         ss = np.random.SeedSequence(seed)
         war_ss, hazard_ss, mesa_ss = ss.spawn(3)
         super().__init__(rng=np.random.default_rng(mesa_ss))
         self.spec = loaded.spec
         self.loaded = loaded
         self.n, self.seed, self.weeks = n, seed, weeks
+        self.keep = keep
         self.week = 0
         self.war_rng = np.random.default_rng(war_ss)
         self.hazard_rng = np.random.default_rng(hazard_ss)
@@ -110,6 +111,9 @@ class NegotiationModel(mesa.Model):
         self.proposal = self._proposal()
         self.talking = np.zeros(n, dtype=bool)
         self.agreed_now = np.zeros(n, dtype=bool)
+        self.still_talking = np.zeros(n, dtype=bool)  # in talks this week and no agreement yet
+        self.positions_moved = np.ones((len(self.actor_ids), len(self.issue_ids)), dtype=bool)
+        """Per actor and issue: positions written since the last record (their statistics must be recomputed)."""
         self._init_records()
         self._record()
 
@@ -224,6 +228,10 @@ class NegotiationModel(mesa.Model):
             [core.to_unit(neg.fixed.get(i, 0.0), self.lo[j], self.hi[j]) for j, i in enumerate(self.issue_ids)]
         )
         self.open_issue = (~self.fixed_mask).astype(float)
+        self.fixed_cols = np.flatnonzero(self.fixed_mask)
+        self.open_cols = np.flatnonzero(~self.fixed_mask)
+        self.draft_total = np.einsum("ani->ni", self.draft_weights)  # the draft's denominator, constant over time
+        self._init_evaluation()
 
         self.war_enabled = s.war is not None
         if not self.war_enabled:  # talks only: no battlefield, costs or deterrence
@@ -299,9 +307,16 @@ class NegotiationModel(mesa.Model):
         )
         self.war_spend_rate = self.donor_share * (self.aid_bn * self.war_aid_level * (1 - self.war_financing))
         self.cf_spend_rate = np.zeros((A, n))  # per replicate, from the package agreed
+        self.spend_rate = self.war_spend_rate.copy()  # this week's: wartime bill, or the package's in a ceasefire
+        # constant parts of the weekly war arithmetic, computed once
+        bill = self.aid_bn * self.war_aid_level * (1 - self.war_financing)
+        self.war_cost_aid = self.donor_share * bill / self.ref_bn  # (A, N) wartime aid bill, weariness units/week
+        self.war_cost_rate = self.war_cost_aid + np.zeros((A, n)) / self.ref_losses  # sides' rows: weekly below
+        self.target_logit = core.balance_logit(self.balance_target)
+        self.outlook_decay = (1.0 - self.reversion) ** self.outlook_weeks  # (N,) share of the gap left at the outlook
         self._update_war_cost_rate()
         self.balance_outlook = core.forecast_balance(
-            self.balance, self.balance_target, self.reversion, self.outlook_weeks
+            self.balance, self.balance_target, self.reversion, self.outlook_weeks, decay=self.outlook_decay
         )
 
     def _financing(self, package_unit: np.ndarray) -> np.ndarray | float:
@@ -313,21 +328,85 @@ class NegotiationModel(mesa.Model):
     def _scale(self, unit: np.ndarray, j: int) -> np.ndarray:
         return self.lo[j] + unit * (self.hi[j] - self.lo[j])
 
-    def _update_war_cost_rate(self) -> None:
-        """Weekly cost of fighting per actor, in weariness units (for the outlook)."""
-        bill = self.aid_bn * self.war_aid_level * (1 - self.war_financing)
-        la, lb = core.weekly_losses(self.balance, self.base_losses)
-        losses = np.zeros_like(self.losses)
-        losses[self.side_a], losses[self.side_b] = la, lb
-        self.war_cost_rate = self.donor_share * bill / self.ref_bn + losses / self.ref_losses
+    def _update_war_cost_rate(self, la: np.ndarray | None = None, lb: np.ndarray | None = None) -> None:
+        """Weekly cost of fighting per actor, in weariness units (for the outlook).
+
+        ``aid bill / ref_bn + losses / ref_losses``; only the two sides' losses change, so only their rows
+        are recomputed (``la``, ``lb``: this week's :func:`core.weekly_losses`, if already computed).
+        """
+        if la is None or lb is None:
+            la, lb = core.weekly_losses(self.balance, self.base_losses)
+        for side, lost in ((self.side_a, la), (self.side_b, lb)):
+            row = self.war_cost_rate[side]
+            np.divide(lost, self.ref_losses[side], out=row)
+            row += self.war_cost_aid[side]
 
     def _proposal(self) -> np.ndarray:
-        prop = self.protocol.propose(self)
-        prop = np.where(self.fixed_mask, self.fixed_unit, prop)
+        prop = np.array(self.protocol.propose(self), dtype=float)  # our own copy: edited in place below
+        prop[:, self.fixed_cols] = self.fixed_unit[self.fixed_cols]
         for j, disc in enumerate(self.discrete):
             if disc and not self.fixed_mask[j]:
                 prop[:, j] = core.snap(prop[:, j], self.points_unit[j])
-        return np.clip(prop, 0.0, 1.0)
+        return np.clip(prop, 0.0, 1.0, out=prop)
+
+    def _init_evaluation(self) -> None:
+        """Constant parts of the weekly evaluation, computed once (results identical to the full formulas)."""
+        A, n, I = self.positions.shape
+
+        # red lines: each actor's bounds and breaking points on its red-line issues, (N, k) each, or (1, k)
+        # when the same in every replicate (they broadcast to the same comparisons); no excluded values: None
+        def rows(x: np.ndarray) -> np.ndarray:
+            return x[:1] if n and np.all(x == x[:1]) else x
+
+        self.red_rules = [
+            (
+                rows(self.red_lo[a][:, c]),
+                rows(self.red_hi[a][:, c]),
+                rows(self.red_breaks[a][:, c]),
+                self.red_excl[a][c] if np.any(np.isfinite(self.red_excl[a][c])) else None,
+            )
+            for a, c in enumerate(self.red_cols)
+        ]
+        # utility: an actor's loss exponent (a slow elementwise power) is applied only on the open issues it
+        # weighs; on an issue it gives zero weight the term is 0 either way, and on a fixed issue the distance
+        # to the text never changes, so its powered value is computed here once
+        self.risk_neutral = np.all(self.exponent == 1.0, axis=1)  # (A,): no power needed at all
+        on_fixed = np.clip(self.fixed_unit, 0.0, 1.0)  # the value _proposal puts on a fixed issue
+        self.pow_cols = [np.flatnonzero(np.any(self.weights[a] != 0.0, axis=0) & ~self.fixed_mask) for a in range(A)]
+        self.fixed_pow = [
+            []
+            if self.risk_neutral[a]
+            else [(j, np.abs(on_fixed[j] - self.ideal[a, :, j]) ** self.exponent[a]) for j in self.fixed_cols]
+            for a in range(A)
+        ]
+        self._dist = np.empty((A, n, I))  # scratch for the distances to the text
+
+    def _utilities(self) -> np.ndarray:
+        """Every actor's utility of the text on the table, ``(A, N)`` in [0, 1]: :func:`core.utility`, faster."""
+        d = self._dist
+        np.subtract(self.proposal, self.ideal, out=d)
+        np.abs(d, out=d)
+        for k in np.flatnonzero(~self.risk_neutral):
+            e = self.exponent[k]
+            for j in self.pow_cols[k]:
+                col = d[k, :, j]
+                np.power(col, e, out=col)
+            for j, powered in self.fixed_pow[k]:
+                d[k, :, j] = powered
+        return 1.0 - np.einsum("ani,ani->an", self.weights, d)
+
+    def _assess(self) -> None:
+        """Every actor's utility of the text, pressure to settle and reservation value, ``(A, N)`` each (utility units).
+
+        Reservation: the war lottery's expected utility minus the pressure, which is weariness from costs
+        so far plus the expected cost over the outlook, discounted by resolve, plus leverage.
+        """
+        self.utilities = self._utilities()
+        u_war = core.lottery(self.balance_outlook, self.u_outcome_a, self.u_outcome_b)
+        sunk = core.weariness(self.spend, self.losses, self.ref_bn, self.ref_losses)
+        outlook = self.outlook_weeks * self.war_cost_rate
+        self.pressures = core.pressure(self.resolve, sunk + outlook, self.leverage_in)
+        self.reservations = core.reservation(u_war, self.pressures)
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -347,6 +426,7 @@ class NegotiationModel(mesa.Model):
         """A round of a protocol without war: positions move by the protocol's own rule."""
         if self.protocol.traits.get("moves_positions", False):
             self.protocol.advance(self)
+            self.positions_moved[:] = True
         self.proposal = self._proposal()
         self.week += 1
         self._record()
@@ -355,7 +435,9 @@ class NegotiationModel(mesa.Model):
 
     def _war(self, at_war: np.ndarray) -> None:
         shock = self.war_rng.standard_normal(self.n)  # drawn for every replicate: common random numbers
-        moved = core.balance_step(self.balance, self.balance_target, self.reversion, self.volatility, shock)
+        moved = core.balance_step(
+            self.balance, self.balance_target, self.reversion, self.volatility, shock, target_logit=self.target_logit
+        )
         self.balance = np.where(at_war, moved, self.balance)
         self.war_weeks += at_war
         fw = at_war.astype(float)
@@ -363,28 +445,31 @@ class NegotiationModel(mesa.Model):
         self.losses[self.side_a] += fw * la
         self.losses[self.side_b] += fw * lb
         # weekly spending: the wartime aid bill, or the agreed package's (set when it was agreed)
-        self.spend += np.where(at_war, self.war_spend_rate, self.cf_spend_rate)
-        self._update_war_cost_rate()
+        self.spend += self.spend_rate  # war_spend_rate where at war, else cf_spend_rate (kept by _agree, _deterrence)
+        self._update_war_cost_rate(la, lb)
 
     def _talks(self, at_war: np.ndarray, t: int) -> None:
         self.talking = at_war & (t >= self.talks_from)
         moves = self.protocol.traits.get("moves_positions", False)
         if moves:
             self.protocol.advance(self)
+            self.positions_moved[:] = True
         self.proposal = self._proposal()
         self.balance_outlook = core.forecast_balance(
-            self.balance, self.balance_target, self.reversion, self.outlook_weeks
+            self.balance, self.balance_target, self.reversion, self.outlook_weeks, decay=self.outlook_decay
         )
+        self._assess()
         self.agents.do("evaluate")
         changed = core.changes_status_quo(self.proposal, self.status_quo)  # (N, I)
+        engaged = core.veto_engaged(changed, self.veto.T)  # (N, A), every actor at once
         veto_ok = np.ones(self.n, dtype=bool)
         for agent in self.agent_list:
-            engaged = core.veto_engaged(changed, self.veto[agent.index])
-            veto_ok &= agent.accepts | ~engaged
+            veto_ok &= agent.accepts | ~engaged[:, agent.index]
         self.agreed_now = self.talking & veto_ok
         if self.agreed_now.any():
             self._agree(self.agreed_now, t)
         if not moves:
+            self.still_talking = self.talking & ~self.agreed_now
             self.agents.do("concede")
 
     def _agree(self, mask: np.ndarray, t: int) -> None:
@@ -413,6 +498,7 @@ class NegotiationModel(mesa.Model):
         fin = self._financing(prop)
         cf_bill = self.aid_bn[idx] * aid * self.ceasefire_aid[idx] * (1 - fin)
         self.cf_spend_rate[:, idx] = self.donor_share[:, idx] * cf_bill + self.g_cost[cls, :, idx].T
+        self.spend_rate[:, idx] = self.cf_spend_rate[:, idx]
         self.hazard[idx] = core.resumption_hazard(self.base_hazard[idx], self.revisionism[self.challenger, idx], dval)
 
     def _deterrence(self, t: int) -> None:
@@ -428,6 +514,7 @@ class NegotiationModel(mesa.Model):
         self.package[collapse] = np.nan
         self.package_class[collapse] = -1
         self.hazard[collapse] = 0.0
+        self.spend_rate[:, collapse] = self.war_spend_rate[:, collapse]
 
     # ------------------------------------------------------------------ recording
     def _init_records(self) -> None:
@@ -441,6 +528,13 @@ class NegotiationModel(mesa.Model):
         self.rec_accept = np.full((self.weeks + 1, A), np.nan)
         self.rec_forecast: dict[str, np.ndarray] = {}
         self._rec_buf = np.empty((A * I + I + 1 + 2 * A, self.n))
+        # actors whose cumulative spending or losses can leave zero (the others' rows stay at their week-0 values)
+        if self.war_enabled:
+            pays = np.any(self.donor_share != 0.0, axis=1) | np.any(self.g_cost != 0.0, axis=(0, 2))
+            self._spending_actors = np.flatnonzero(pays)
+            self._fighting_actors = np.array(sorted({self.side_a, self.side_b}), dtype=np.int64)
+        else:
+            self._spending_actors = self._fighting_actors = np.zeros(0, dtype=np.int64)
 
     @staticmethod
     def _stats(rows: np.ndarray) -> np.ndarray:
@@ -453,30 +547,41 @@ class NegotiationModel(mesa.Model):
         if t > self.weeks:
             return
         A, I = len(self.actor_ids), len(self.issue_ids)
-        buf = self._rec_buf  # (K, N), replicates along rows: sorting is contiguous
+        # only rows that may have changed since the last record are summarised again, the others keep their
+        # statistics: positions not written since (positions_moved), the text on fixed issues, spending of
+        # actors who never pay, losses of actors who do not fight
+        pos_a, pos_j = np.nonzero(self.positions_moved)  # actor, issue of each position row
+        everything = t == 0
+        prop_cols = np.arange(I) if everything else self.open_cols
+        spend_rows = np.arange(A) if everything else self._spending_actors
+        loss_rows = np.arange(A) if everything else self._fighting_actors
+        k_pos, k_prop, k_sp, k_lo = len(pos_a), len(prop_cols), len(spend_rows), len(loss_rows)
+        buf = self._rec_buf[: k_pos + k_prop + 1 + k_sp + k_lo]  # (K, N): replicates along rows, selection contiguous
         span = self.hi - self.lo
-        # positions (A, N, I) -> rows (A*I, N) in scale units
-        pos = buf[: A * I].reshape(A, I, self.n)
-        np.multiply(self.positions.transpose(0, 2, 1), span[None, :, None], out=pos)
-        pos += self.lo[None, :, None]
-        k = A * I
-        np.multiply(self.proposal.T, span[:, None], out=buf[k : k + I])
-        buf[k : k + I] += self.lo[:, None]
-        k += I
+        rows = buf[:k_pos]  # in scale units
+        rows[...] = self.positions[pos_a, :, pos_j]
+        rows *= span[pos_j, None]
+        rows += self.lo[pos_j, None]
+        k = k_pos
+        rows = buf[k : k + k_prop]
+        rows[...] = self.proposal[:, prop_cols].T
+        rows *= span[prop_cols, None]
+        rows += self.lo[prop_cols, None]
+        k += k_prop
         buf[k] = self.balance
-        buf[k + 1 : k + 1 + A] = self.spend
-        buf[k + 1 + A : k + 1 + 2 * A] = self.losses
+        buf[k + 1 : k + 1 + k_sp] = self.spend[spend_rows]
+        buf[k + 1 + k_sp :] = self.losses[loss_rows]
         st = self._stats(buf)  # (K, 6)
-        k = 0
-        self.rec_positions[t] = st[k : k + A * I].reshape(A, I, 6)
-        k += A * I
-        self.rec_proposal[t] = st[k : k + I]
-        k += I
+        if not everything:
+            for rec in (self.rec_positions, self.rec_proposal, self.rec_spend, self.rec_losses):
+                rec[t] = rec[t - 1]
+        self.rec_positions[t, pos_a, pos_j] = st[:k_pos]
+        self.positions_moved[:] = False
+        self.rec_proposal[t, prop_cols] = st[k_pos:k]
         self.rec_balance[t] = st[k]
         k += 1
-        self.rec_spend[t] = st[k : k + A]
-        k += A
-        self.rec_losses[t] = st[k : k + A]
+        self.rec_spend[t, spend_rows] = st[k : k + k_sp]
+        self.rec_losses[t, loss_rows] = st[k + k_sp :]
         # forecasts: every round in talks-only runs; at the horizon in war runs (the summary's forecast)
         record_forecast = (not self.war_enabled) or t == self.weeks
         for key, f in (self.protocol.forecasts(self) if record_forecast else {}).items():
@@ -484,6 +589,36 @@ class NegotiationModel(mesa.Model):
             arr[t] = np.median(self.lo + f * (self.hi - self.lo), axis=0)
         counts = np.bincount(self.state, minlength=3)
         self.rec_state[t] = counts / self.n
-        if self.war_enabled and t > 0 and self.talking.any():
+        n_talking = np.count_nonzero(self.talking)
+        if self.war_enabled and t > 0 and n_talking:
+            for agent in self.agent_list:  # share accepting among replicates in talks
+                self.rec_accept[t, agent.index] = np.count_nonzero(agent.accepts & self.talking) / n_talking
+        if self.keep is not None:
+            self.keep_week(t)
+
+    def keep_week(self, t: int) -> None:
+        """Copy every replicate's state at week ``t`` into the ``keep`` arrays (``--keep-trajectories``).
+
+        Positions and the proposal in scale units, computed exactly as for the weekly statistics (so
+        the quantiles of the kept values are the recorded ones); in war scenarios also the state
+        (:data:`WAR`, :data:`CEASEFIRE`, :data:`COLLAPSED`), the balance, cumulative spending and
+        losses, and each actor's vote (1 accepts, 0 rejects, -1 not in talks that week).
+        """
+        k, span = self.keep, self.hi - self.lo
+        pos = k["positions"][t]  # (N, A, I)
+        np.multiply(self.positions.transpose(1, 0, 2), span, out=pos)
+        pos += self.lo
+        prop = k["proposal"][t]  # (N, I)
+        np.multiply(self.proposal, span, out=prop)
+        prop += self.lo
+        if not self.war_enabled:
+            return
+        k["state"][t] = self.state
+        k["balance"][t] = self.balance
+        k["spending_bn"][t] = self.spend.T
+        k["losses_index"][t] = self.losses.T
+        votes = k["accepts"][t]  # (N, A)
+        votes[...] = -1
+        if t > 0:
             for agent in self.agent_list:
-                self.rec_accept[t, agent.index] = agent.accepts[self.talking].mean()
+                votes[self.talking, agent.index] = agent.accepts[self.talking]

@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import RunError
-from sim.runner import RunResult
+from sim.runner import TRAJECTORIES_FILE, TRAJECTORY_MEANING, RunResult
 
 DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv", "positions.csv")
 """Files that are byte-identical for the same scenario and seed."""
@@ -131,6 +132,53 @@ def atomic_write_blocks(path: Path, blocks: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
+NPZ_LEVEL = 1
+"""Deflate level of ``replicate_trajectories.npz`` (1: fast; full-precision floats barely compress further)."""
+
+
+def atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> str:
+    """Write arrays as a compressed ``.npz`` (what ``numpy.load`` reads), byte-reproducibly; return its SHA-256.
+
+    ``numpy.savez_compressed`` stamps each member with the current time; here every member has a
+    fixed date, permissions and compression level, so the same arrays always give the same bytes.
+    Members are streamed (numpy writes in 16 MiB blocks); written via a temporary file and ``os.replace``.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever the platform
+            info.external_attr = 0o644 << 16
+            if hasattr(info, "compress_level"):  # Python >= 3.13
+                info.compress_level = NPZ_LEVEL
+            else:
+                info._compresslevel = NPZ_LEVEL
+            with zf.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
+    digest = hashlib.sha256()
+    with open(tmp, "rb+") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return digest.hexdigest()
+
+
+def trajectories_manifest(arrays: dict[str, np.ndarray]) -> dict:
+    """The manifest's description of ``replicate_trajectories.npz``: how to load it, each array's shape and meaning."""
+    return {
+        "file": TRAJECTORIES_FILE,
+        "load": f"arrays = numpy.load('{TRAJECTORIES_FILE}'); arrays['balance'][week, replicate]",
+        "layout": "arrays are indexed [week, replicate, ...]: week 0 is the start, replicate the row of "
+        "outcomes.csv; then actor and issue in the order of 'actors' and 'issues'",
+        "arrays": {
+            k: {"shape": list(v.shape), "dtype": str(v.dtype), "meaning": TRAJECTORY_MEANING.get(k, "")}
+            for k, v in arrays.items()
+        },
+    }
+
+
 def trajectories_csv(result: RunResult) -> bytes:
     """``trajectories.csv``: per week, ensemble mean and quantiles of every recorded quantity."""
     return csv_bytes(result.trajectory_columns, result.trajectories)
@@ -166,6 +214,11 @@ def manifest(result: RunResult, outputs: dict[str, str], command: list[str] | No
         "model_seconds": round(result.elapsed_s, 3),
         "outputs_sha256": outputs,
         "complete": True,
+        **(
+            {"replicate_trajectories": trajectories_manifest(result.replicate_trajectories)}
+            if result.replicate_trajectories is not None
+            else {}
+        ),
     }
 
 
@@ -352,6 +405,9 @@ def write_run(
         for name, data in files.items():
             atomic_write_bytes(tmp / name, data)
             hashes[name] = hashlib.sha256(data).hexdigest()
+        if result.replicate_trajectories is not None:  # --keep-trajectories
+            path = tmp / TRAJECTORIES_FILE
+            hashes[TRAJECTORIES_FILE] = atomic_write_npz(path, result.replicate_trajectories)
         if plots:
             from sim import plots as P
 

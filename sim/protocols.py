@@ -86,8 +86,14 @@ def weighted_median_rows(positions: np.ndarray, weights: np.ndarray) -> np.ndarr
     total = w.sum(axis=0)
     w = np.where(total > 1e-12, w, 1.0)
     total = w.sum(axis=0)
-    cum = np.cumsum(w, axis=0)
-    idx = np.argmax(cum >= total / 2 - 1e-12 * total, axis=0)
+    cum = np.empty_like(w)  # np.cumsum(w, axis=0) and np.argmax(hit, axis=0), row by row (several times faster)
+    cum[0] = w[0]
+    for a in range(1, len(w)):
+        np.add(cum[a - 1], w[a], out=cum[a])
+    hit = cum >= total / 2 - 1e-12 * total
+    idx = np.zeros(hit.shape[1:], dtype=np.intp)  # first actor reaching half the weight (0 if none does)
+    for a in range(len(hit) - 1, -1, -1):
+        idx[hit[a]] = a
     return np.take_along_axis(x, idx[None], axis=0)[0]
 
 
@@ -106,7 +112,7 @@ class MediatedSingleText(Protocol):
 
     def propose(self, model: Any) -> np.ndarray:
         """Weighted compromise of the agents' current positions, with the mediator's weight."""
-        return core.compromise_from_weights(model.positions, model.draft_weights)
+        return core.compromise_from_weights(model.positions, model.draft_weights, model.draft_total)
 
 
 class Compromise(Protocol):

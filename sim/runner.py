@@ -38,6 +38,23 @@ RESULT_SAMPLED_GUESS = 24
 """Sampled-parameter columns assumed per replicate when estimating the merged results."""
 MEMORY_BUDGET_BYTES = 12 * 2**30
 """The most one ensemble may use; on machines with less than 16 GiB, 3/4 of physical memory."""
+KEEP_WRITE_BYTES = 32 * 2**20
+"""Extra memory while ``replicate_trajectories.npz`` is written (numpy's 16 MiB write buffer, zlib, labels)."""
+TRAJECTORIES_FILE = "replicate_trajectories.npz"
+"""The file ``--keep-trajectories`` adds to a run folder."""
+TRAJECTORY_MEANING = {
+    "state": "0 at war (no ceasefire yet), 1 in a ceasefire, 2 at war again after a collapse",
+    "balance": "battlefield balance: side a's share of military standing, 0.01..0.99",
+    "positions": "each actor's bargaining position per issue, in the issue's scale units",
+    "proposal": "the text on the table per issue, in the issue's scale units",
+    "spending_bn": "cumulative spending per actor since week 0, $bn",
+    "losses_index": "cumulative losses per actor (1 = one week of fighting at an even balance)",
+    "accepts": "each actor's vote on that week's text: 1 accepts, 0 rejects, -1 not in talks",
+    "week": "week of each first-axis index (0: before the first week; a round in talks-only runs)",
+    "actors": "actor ids, the order of the actor axis",
+    "issues": "issue ids, the order of the issue axis",
+}
+"""What each array of ``replicate_trajectories.npz`` holds; arrays are indexed ``[week, replicate, ...]``."""
 
 
 @dataclass(repr=False)  # repr and notebook views from ResultAPI: one line, not every array
@@ -69,6 +86,8 @@ class RunResult(ResultAPI):
     issues: list[str]
     records: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     positions_rows: list[list] = field(repr=False, default_factory=list)
+    replicate_trajectories: dict[str, np.ndarray] | None = field(repr=False, default=None)
+    """Every replicate's weekly state with ``keep_trajectories=True`` (see :data:`TRAJECTORY_MEANING`), else None."""
 
     @property
     def talks_only(self) -> bool:
@@ -90,27 +109,67 @@ def memory_budget() -> int:
     return min(MEMORY_BUDGET_BYTES, int(phys * 3 / 4)) if phys > 0 else MEMORY_BUDGET_BYTES
 
 
-def memory_needed(loaded: LoadedScenario, replicates: int, weeks: int) -> int:
-    """Estimated peak memory (bytes) of a run, writing its outputs included (see :data:`BYTES_PER_CELL`)."""
+def trajectory_layout(loaded: LoadedScenario, replicates: int, weeks: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Shape and dtype of each array ``keep_trajectories=True`` keeps (labels aside), name → ``(shape, dtype)``.
+
+    Indexed ``[week, replicate, ...]`` for weeks 0..``weeks``: positions ``(weeks+1, N, A, I)`` and
+    the proposal ``(weeks+1, N, I)``; in war scenarios also the state and balance ``(weeks+1, N)``
+    and spending, losses and votes per actor ``(weeks+1, N, A)``.
+    """
+    a, i, w, n = len(loaded.spec.actors), len(loaded.spec.issues), weeks + 1, replicates
+    layout = {"positions": ((w, n, a, i), "float64"), "proposal": ((w, n, i), "float64")}
+    if loaded.spec.war is not None:
+        layout["state"] = ((w, n), "int8")
+        layout["balance"] = ((w, n), "float64")
+        layout["spending_bn"] = ((w, n, a), "float64")
+        layout["losses_index"] = ((w, n, a), "float64")
+        layout["accepts"] = ((w, n, a), "int8")
+    return layout
+
+
+def trajectory_bytes(loaded: LoadedScenario, replicates: int, weeks: int) -> int:
+    """Bytes of the arrays ``keep_trajectories=True`` keeps: exactly the sum of their shapes times item sizes."""
+    layout = trajectory_layout(loaded, replicates, weeks)
+    return sum(math.prod(shape) * np.dtype(dt).itemsize for shape, dt in layout.values())
+
+
+def memory_needed(loaded: LoadedScenario, replicates: int, weeks: int, keep_trajectories: bool = False) -> int:
+    """Estimated peak memory (bytes) of a run, writing its outputs included (see :data:`BYTES_PER_CELL`).
+
+    With ``keep_trajectories`` the kept arrays (:func:`trajectory_bytes`) and :data:`KEEP_WRITE_BYTES` are added.
+    """
     a, i = len(loaded.spec.actors), len(loaded.spec.issues)
     in_model = min(replicates, CHUNK) * (a * (i + 4) + i + 8) * BYTES_PER_CELL  # one chunk at a time
     kept = replicates * (12 + 2 * a + i + RESULT_SAMPLED_GUESS) * 8 * 2  # merged per-replicate results, x2 to merge
-    return FIXED_BYTES + in_model + kept
+    trajectories = trajectory_bytes(loaded, replicates, weeks) + KEEP_WRITE_BYTES if keep_trajectories else 0
+    return FIXED_BYTES + in_model + kept + trajectories
 
 
-def check_memory(loaded: LoadedScenario, replicates: int, weeks: int) -> None:
+def check_memory(loaded: LoadedScenario, replicates: int, weeks: int, keep_trajectories: bool = False) -> None:
     """Refuse, before starting, an ensemble that would not fit the memory budget, naming a size that fits."""
-    need, budget = memory_needed(loaded, replicates, weeks), memory_budget()
+    need, budget = memory_needed(loaded, replicates, weeks, keep_trajectories), memory_budget()
     if need > budget:
         a, i = len(loaded.spec.actors), len(loaded.spec.issues)
         lo, hi = 0, replicates  # largest ensemble that fits: memory_needed is increasing in replicates
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if memory_needed(loaded, mid, weeks) <= budget:
+            if memory_needed(loaded, mid, weeks, keep_trajectories) <= budget:
                 lo = mid
             else:
                 hi = mid - 1
         fit = max(1, lo)
+        if keep_trajectories:
+            kept = trajectory_bytes(loaded, replicates, weeks)
+            advice = (
+                f"use -n {lo:,} or fewer with --keep-trajectories, or fewer --weeks"
+                if lo
+                else "no ensemble fits with --keep-trajectories; use fewer --weeks"
+            )
+            raise RunError(
+                f"{replicates:,} replicates of {a} actors x {i} issues over {weeks} weeks with --keep-trajectories "
+                f"need about {need / 2**30:,.1f} GiB of memory, {kept / 2**30:,.1f} GiB of it the kept "
+                f"trajectories (budget {budget / 2**30:.1f} GiB); {advice}, or run without --keep-trajectories"
+            )
         raise RunError(
             f"{replicates:,} replicates of {a} actors x {i} issues need about {need / 2**30:,.1f} GiB of "
             f"memory (budget {budget / 2**30:.0f} GiB); use -n {fit:,} or fewer, or run several ensembles "
@@ -125,6 +184,7 @@ def run(
     weeks: int | None = None,
     set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
     progress: Callable[[int, int], None] | None = None,
+    keep_trajectories: bool = False,
 ) -> RunResult:
     """Run a Monte Carlo ensemble of a scenario.
 
@@ -135,9 +195,15 @@ def run(
         weeks: Horizon in weeks (default: ``settings.weeks``).
         set: Overrides ``{"actors.us.resolve": 0.7}`` applied before validation.
         progress: Called as ``progress(week, weeks)`` after each simulated week.
+        keep_trajectories: Also keep every replicate's weekly state, balance, positions, proposal,
+            costs and votes in ``result.replicate_trajectories`` (written to
+            ``replicate_trajectories.npz``); refused before starting when it would not fit in memory.
 
     Returns:
         The ensemble's :class:`RunResult`.
+
+    Raises:
+        RunError: bad sizes, or an ensemble (with its kept trajectories) too large for the memory budget.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     if set:
@@ -152,17 +218,28 @@ def run(
         raise RunError(f"weeks must be at least 1, got {weeks}")
     if seed < 0:
         raise RunError(f"seed must be a non-negative integer, got {seed}")
-    check_memory(loaded, n, weeks)
+    check_memory(loaded, n, weeks, keep_trajectories)
+    keep = None
+    if keep_trajectories:  # filled week by week, each chunk its own slice of replicates
+        keep = {k: np.empty(shape, dtype=dt) for k, (shape, dt) in trajectory_layout(loaded, n, weeks).items()}
     t0 = time.perf_counter()
     if loaded.spec.war is None:  # talks only: one model (small ensembles; no chunking needed)
-        model = run_chunked(loaded, n, seed, weeks, progress, chunk=max(n, 1))
+        model = run_chunked(loaded, n, seed, weeks, progress, chunk=max(n, 1), keep=keep)
     else:  # bounded memory: at most CHUNK replicates in memory at once
-        model = run_chunked(loaded, n, seed, weeks, progress)
+        model = run_chunked(loaded, n, seed, weeks, progress, keep=keep)
     elapsed = time.perf_counter() - t0
     if not model.war_enabled:
         result = _summarise_talks(loaded, model, n, seed, weeks, elapsed)
     else:
         result = _summarise(loaded, model, n, seed, weeks, elapsed)
+    if keep is not None:
+        steps = model.week  # fewer than weeks when a talks-only protocol stopped early
+        result.replicate_trajectories = {
+            **{k: v[: steps + 1] for k, v in keep.items()},
+            "week": np.arange(steps + 1),
+            "actors": np.array(model.actor_ids),
+            "issues": np.array(model.issue_ids),
+        }
     if isinstance(model, NegotiationModel):
         release(model)  # Mesa's class-level registry would otherwise keep every model alive
     return result

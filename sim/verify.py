@@ -22,6 +22,7 @@ from typing import Any
 
 from sim.errors import RunError, ScenarioError
 from sim.output import DATA_FILES, TEMP_NAME_RE, interrupted_leftovers
+from sim.runner import TRAJECTORIES_FILE
 
 OK = "ok"
 NOTE = "note"
@@ -315,7 +316,7 @@ def _note_versions(man: dict, rep: VerifyReport) -> None:
 
 def _compare_data_files(old: Path, new: Path, rep: VerifyReport, prefix: str = "") -> None:
     """Compare the data files of a run folder with those of its rerun, byte for byte."""
-    for f in DATA_FILES:
+    for f in (*DATA_FILES, TRAJECTORIES_FILE):
         if (old / f).is_file() or (new / f).is_file():
             _compare_bytes(prefix + f, old / f, new / f, rep)
 
@@ -330,6 +331,9 @@ def _compare_bytes(name: str, old: Path, new: Path, rep: VerifyReport) -> None:
     a, b = old.read_bytes(), new.read_bytes()
     if a == b:
         rep.add(OK, f"rerun {name}", "byte-identical")
+        return
+    if name.endswith(".npz"):  # binary: no lines to point at
+        rep.add(DIFFERS, f"rerun {name}", f"{len(a):,} bytes in the run, {len(b):,} in the rerun; contents differ")
         return
     la, lb = a.split(b"\n"), b.split(b"\n")
     first = next((i for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y), min(len(la), len(lb)))
@@ -357,7 +361,8 @@ def _rerun_result(man: dict, rep: VerifyReport, prefix: str):
         return None
     try:
         loaded = load(path, overrides=_replayable(man.get("overrides") or {}))
-        return run(loaded, replicates=man["replicates"], seed=man["seed"], weeks=man["weeks"])
+        keep = "replicate_trajectories" in man  # the run kept them: reproduce replicate_trajectories.npz too
+        return run(loaded, replicates=man["replicates"], seed=man["seed"], weeks=man["weeks"], keep_trajectories=keep)
     except ScenarioError as exc:
         rep.add(ERROR, f"rerun {prefix or 'run'}", f"the scenario cannot be loaded now: {exc.message}")
     except (RunError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -405,7 +410,8 @@ def verify_run(path: str | Path, rerun: bool = False) -> VerifyReport:
             ``negsim compare`` / :func:`sim.output.write_compare`.
         rerun: Also run the scenario(s) again from the manifest into a temporary folder and
             require ``summary.json``, ``outcomes.csv`` and ``trajectories.csv`` (and
-            ``comparison.csv``) to be byte-identical. The scenario files must be unchanged
+            ``comparison.csv``, and ``replicate_trajectories.npz`` when the run kept them) to be
+            byte-identical. The scenario files must be unchanged
             (their SHA-256 is compared with ``scenario_files_sha256``).
 
     Returns:
