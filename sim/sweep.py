@@ -915,6 +915,11 @@ def _dask_client(workers: int | None, scheduler: str | None):
         client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise RunError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (something answered, but not a Dask scheduler)
+        raise RunError(
+            f"no Dask scheduler at {scheduler}: the connection failed with {type(exc).__name__} "
+            "(is that the scheduler's address and port, e.g. tcp://HOST:8786?)"
+        ) from None
     return client, None
 
 

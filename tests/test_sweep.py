@@ -389,3 +389,33 @@ def test_second_sweep_into_a_running_folder_is_refused(tmp_path):
     with sweep._Lock(out):
         with pytest.raises(RunError, match="another negsim sweep is running"):
             sweep.run_sweep(p, out, backend="serial", plots=False, log=_quiet)
+
+
+def test_address_that_is_not_a_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    """Something listens at the address but does not speak Dask (here: a server that sends garbage)."""
+    pytest.importorskip("dask.distributed")
+    import socket
+    import threading
+
+    monkeypatch.setattr(sweep, "DASK_CONNECT_TIMEOUT", "2s")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"\xff" * 64)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with pytest.raises(RunError, match=f"127.0.0.1:{port}"):
+            sweep.run_sweep(_plan(), tmp_path / "s", backend="dask", scheduler=f"tcp://127.0.0.1:{port}", log=_quiet)
+    finally:
+        srv.close()
+    assert not (tmp_path / "s").exists()
