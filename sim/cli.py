@@ -439,21 +439,22 @@ def format_sweep(res) -> str:
 
         lines.append(f"\n  {plan.design.capitalize()} indices for {metric_label(m)[0]} ({m}):")
         labels = {f.name: (f.label or f.name) for f in plan.factors}
+        w = max(9, min(64, max(len(x) for x in labels.values())))
         if plan.design == "sobol":
             first = df[df["index"] == "S1"].set_index("parameter")
             total = df[df["index"] == "ST"].set_index("parameter").sort_values("value", ascending=False)
-            lines.append(f"    {'parameter':44s} {'S1':>14s} {'ST':>14s}")
+            lines.append(f"    {'parameter':{w}s} {'S1':>14s} {'ST':>14s}")
             for name, r in total.iterrows():
                 s1 = first.loc[name]
                 lines.append(
-                    f"    {labels[name][:44]:44s} {s1['value']:6.3f} ± {s1['conf']:5.3f} "
+                    f"    {labels[name][:w]:{w}s} {s1['value']:6.3f} ± {s1['conf']:5.3f} "
                     f"{r['value']:6.3f} ± {r['conf']:5.3f}"
                 )
         else:
-            lines.append(f"    {'parameter':44s} {'mu*':>16s} {'sigma':>8s}")
+            lines.append(f"    {'parameter':{w}s} {'mu*':>16s} {'sigma':>8s}")
             for r in df.sort_values("mu_star", ascending=False).itertuples(index=False):
                 lines.append(
-                    f"    {labels[r.parameter][:44]:44s} {r.mu_star:7.3f} ± {r.mu_star_conf:6.3f} {r.sigma:8.3f}"
+                    f"    {labels[r.parameter][:w]:{w}s} {r.mu_star:7.3f} ± {r.mu_star_conf:6.3f} {r.sigma:8.3f}"
                 )
     if res.discovery is not None:
         lines.append("")
