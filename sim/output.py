@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,14 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]]) -> bytes:
-    """CSV with Unix line ends and compact, stable number formatting."""
+def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]], fmt: Callable[[Any], str] | None = None) -> bytes:
+    """CSV with Unix line ends and stable number formatting (compact, 6 decimals, unless ``fmt`` is given)."""
+    fmt = fmt or _fmt
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for row in rows:
-        w.writerow([_fmt(v) for v in row])
+        w.writerow([fmt(v) for v in row])
     return buf.getvalue().encode()
 
 

@@ -31,10 +31,8 @@ Layout of a sweep folder::
 from __future__ import annotations
 
 import contextlib
-import csv
 import difflib
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -967,12 +965,10 @@ def _atomic(path: Path, data: bytes) -> None:
 
 
 def _csv(header: list[str], rows: list[list]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow([_fmt(v) for v in r])
-    return buf.getvalue().encode()
+    """CSV at full float precision (the table must round-trip exactly for resumed sweeps)."""
+    from sim.output import csv_bytes
+
+    return csv_bytes(header, rows, fmt=_fmt)
 
 
 class _Lock:
