@@ -372,8 +372,9 @@ def cmd_schema(args) -> int:
     import json
 
     from sim.scenario import json_schema
+    from sim.sweepspec import sweep_json_schema
 
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(sweep_json_schema() if args.sweep else json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:
         from sim.output import atomic_write_bytes
 
@@ -569,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_explain)
     sc = sub.add_parser("schema", help="print the JSON Schema of the scenario format (for editors)")
     sc.add_argument("-o", "--output", help="write to this file instead of stdout")
+    sc.add_argument(
+        "--sweep", action="store_true", help="the schema of sweep files instead (scenarios/sweeps/sweep.schema.json)"
+    )
     sc.set_defaults(func=cmd_schema)
     im = sub.add_parser("import", help="convert a BDM CSV, KTAB SMP CSV or Decide TSV into a scenario")
     im.add_argument("file")

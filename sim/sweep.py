@@ -433,8 +433,9 @@ class _Block:
 
 def read_target(path: str | Path) -> _Block:
     """Read a scenario file (with or without a ``sweep:`` block) or a sweep file (``sweep:`` + ``scenario:``)."""
-    from pydantic import BaseModel, ConfigDict, ValidationError
+    from pydantic import ValidationError
 
+    from sim.sweepspec import SweepFile
     from sim.yamlio import load_yaml
 
     path = Path(path)
@@ -443,12 +444,6 @@ def read_target(path: str | Path) -> _Block:
         raise ScenarioError("no such file", file=shown, allowed="a scenario or sweep YAML file")
     data, locs = load_yaml(path)
     if isinstance(data, dict) and "sweep" in data and "schema_version" not in data:
-
-        class SweepFile(BaseModel):
-            model_config = ConfigDict(extra="forbid", frozen=True)
-            description: str = ""
-            sweep: SweepSpec
-
         try:
             spec = SweepFile.model_validate(data).sweep
         except ValidationError as exc:

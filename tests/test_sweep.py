@@ -419,3 +419,24 @@ def test_address_that_is_not_a_dask_scheduler_is_a_clear_error(tmp_path, monkeyp
     finally:
         srv.close()
     assert not (tmp_path / "s").exists()
+
+
+def test_sweep_schema_is_current_and_validates_the_bundled_sweep_files(capsys):
+    import jsonschema
+    import yaml
+
+    from sim.sweepspec import sweep_json_schema
+
+    assert main(["schema", "--sweep"]) == 0
+    emitted = json.loads(capsys.readouterr().out)
+    assert emitted == sweep_json_schema()
+    committed = json.loads((ROOT / "scenarios" / "sweeps" / "sweep.schema.json").read_text())
+    assert committed == emitted, "run `negsim schema --sweep -o scenarios/sweeps/sweep.schema.json`"
+    validator = jsonschema.Draft202012Validator(emitted)
+    for f in sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml")):
+        text = f.read_text()
+        assert text.splitlines()[0] == "# yaml-language-server: $schema=sweep.schema.json"
+        assert not list(validator.iter_errors(yaml.safe_load(text))), f
+    bad = yaml.safe_load((ROOT / "scenarios" / "sweeps" / "backstop_heatmap.yaml").read_text())
+    bad["sweep"]["desing"] = "grid"
+    assert any("desing" in e.message for e in validator.iter_errors(bad))
