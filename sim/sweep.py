@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import RunError, ScenarioError
+from sim.provenance import _key as provenance_key
 from sim.scenario import ALL_OUTCOMES, LoadedScenario, _locate, _pydantic_to_errors, _raise, load
 from sim.sweepspec import DESIGNS, SweepSpec
 
@@ -154,7 +155,8 @@ def point_metrics(result: Any, durable: tuple[int, int] = (52, 104)) -> dict[str
             continue
         out[m] = _num(s.get(m))
         if m == "p_ceasefire_at_horizon":
-            lo, hi = core.wilson_interval(round(s[m] * n), n)
+            k = int(np.count_nonzero(result.outcomes["final_state"] == "ceasefire"))  # exact, not the rounded share
+            lo, hi = core.wilson_interval(k, n)
             out[f"{m}_lo"], out[f"{m}_hi"] = round(lo, 6), round(hi, 6)
         elif m in _WITH_INTERVAL:
             pair = s.get(f"{m}_95") or [None, None]
@@ -340,7 +342,7 @@ def _raw_at(raw: Any, parts: list[str]) -> tuple[bool, Any]:
     node = raw
     for p in parts:
         if isinstance(node, dict):
-            for key in (p, _maybe_num(p)):
+            for key in (p, provenance_key(p)):
                 if key in node:
                     node = node[key]
                     break
@@ -349,14 +351,6 @@ def _raw_at(raw: Any, parts: list[str]) -> tuple[bool, Any]:
         else:
             return False, None
     return True, node
-
-
-def _maybe_num(p: str) -> Any:
-    try:
-        f = float(p)
-    except ValueError:
-        return p
-    return int(f) if f.is_integer() else f
 
 
 def _check_factor(
