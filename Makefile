@@ -27,6 +27,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest -W error

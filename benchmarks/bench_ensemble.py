@@ -300,7 +300,8 @@ def bench_breakdown(sim, loaded, plan: dict, ens: dict) -> dict:
     log(f"  breakdown: interpreter start / imports x {k}, load, write x {plan['write_repeats']}")
     bare = [timed_subprocess([py, "-c", "pass"], REPO) for _ in range(k)]
     imports = [
-        timed_subprocess([py, "-c", "import sim.cli, sim.runner, sim.output, sim.scenario"], REPO) for _ in range(k)
+        timed_subprocess([py, "-c", "import sim.cli, sim.engine.runner, sim.output.runfolder, sim.scenario"], REPO)
+        for _ in range(k)
     ]
     load_s = []
     for _ in range(max(3, k)):

@@ -56,7 +56,7 @@ def _quiet(msg: str) -> None:
 
 def timed_sweep(plan, backend: str, workers: int | None = None, plots: bool = True) -> dict:
     """Run a sweep into a fresh folder; wall time in seconds and the table's shape."""
-    from sim.sweep import run_sweep
+    from sim.experiments.sweep import run_sweep
 
     with tempfile.TemporaryDirectory(prefix="negsim-bench-") as tmp:
         t0 = time.perf_counter()
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the pool/serial comparison (default 3)")
     ap.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the raw timings")
     args = ap.parse_args(argv)
-    from sim.sweep import make_plan
+    from sim.experiments.plan import make_plan
 
     cores = os.cpu_count() or 1
     out: dict = {

@@ -9,7 +9,8 @@ The Python API notebooks and the CLI share::
     r.outcomes_df, r.plot.survival(), r.report("run.html")
     c = sim.compare(["scenarios/nato_entry.yaml", "scenarios/aid_only.yaml"], replicates=2000)
 
-Heavy modules (Mesa, matplotlib) are imported on first use, so ``negsim --help`` starts fast.
+Every name is served by :mod:`sim.api`, the notebook face, imported on first use so that
+``negsim --help`` starts fast. The package's parts are mapped in ``docs/ARCHITECTURE.md``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import RunError, ScenarioError
+from sim.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "ScenarioError",
     "RunError",
@@ -36,41 +37,27 @@ __all__ = [
     "make_experiment",
     "__version__",
 ]
-_API = ("compare", "Comparison", "Summary", "sources", "claims", "import_file")
-"""Names served by :mod:`sim.api` (the notebook API)."""
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.api import Comparison, Summary, claims, compare, import_file, sources
-    from sim.experiments import experiment, make_experiment
-    from sim.output import write_run
-    from sim.report import write_report
-    from sim.runner import run
-    from sim.scenario import load
+    from sim.api import (
+        Comparison,
+        Summary,
+        claims,
+        compare,
+        experiment,
+        import_file,
+        load,
+        make_experiment,
+        run,
+        sources,
+        write_report,
+        write_run,
+    )
 
 
 def __getattr__(name: str) -> Any:
-    if name == "load":
-        from sim.scenario import load
-
-        return load
-    if name == "run":
-        from sim.runner import run
-
-        return run
-    if name == "write_run":
-        from sim.output import write_run
-
-        return write_run
-    if name in _API:
-        from sim import api
+    if name in __all__:
+        from sim import api  # deferred: the API loads numpy, pydantic and Mesa; `negsim --help` does not need them
 
         return getattr(api, name)
-    if name in ("experiment", "make_experiment"):
-        import importlib
-
-        return getattr(importlib.import_module("sim.experiments"), name)
-    if name == "write_report":
-        from sim.report import write_report
-
-        return write_report
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,6 +1,8 @@
-"""The notebook side of the Python API: typed summaries, DataFrames, plot accessors, comparisons.
+"""The notebook face of the Python API: runs with plots and views, comparisons, sources, imports.
 
-:class:`~sim.runner.RunResult` gets these from :class:`ResultAPI`::
+The engine's results are plain data (:class:`~sim.engine.result.RunResult`); this module adds
+what a reader does with them, by composition (:class:`Run`, :class:`Comparison`) and by
+registering IPython display formatters (matplotlib Figures as PNG, scenarios as HTML tables)::
 
     import sim
     r = sim.run("scenarios/aid_only.yaml", replicates=2000, seed=1)
@@ -8,7 +10,7 @@
     r.summary_info.p_ceasefire   # typed fields (r.summary stays the summary.json dict)
     r.outcomes_df                # one row per replicate (outcomes.csv) as a DataFrame
     r.trajectories_df            # per week (trajectories.csv)
-    r.plot.survival()            # matplotlib Figures from sim.plots
+    r.plot.survival()            # matplotlib Figures from sim.output.plots
     r.report("aid_only.html")    # one self-contained HTML file
 
     c = sim.compare(["scenarios/nato_entry.yaml", "scenarios/aid_only.yaml"], replicates=2000)
@@ -24,25 +26,71 @@ import dataclasses
 import functools
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from sim.errors import RunError
+from sim.engine import runner
+from sim.engine.result import ActorCosts, Interval, RunResult, Summary
+from sim.errors import RunError, ScenarioError
+from sim.experiments.ema import experiment, make_experiment
+from sim.output import runfolder
+from sim.output.report import compact_summary_html, esc, pct, pct_interval, scenario_html, write_report
+from sim.output.runfolder import COMPARE_COLUMNS, compare_row, write_compare
+from sim.scenario import importers, provenance
+from sim.scenario.loader import LoadedScenario, load
+from sim.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from sim.runner import RunResult
-    from sim.scenario import LoadedScenario
+__all__ = [
+    "ActorCosts",
+    "Comparison",
+    "Interval",
+    "Run",
+    "RunError",
+    "RunResult",
+    "ScenarioError",
+    "Summary",
+    "__version__",
+    "claims",
+    "compare",
+    "experiment",
+    "import_file",
+    "load",
+    "make_experiment",
+    "run",
+    "sources",
+    "write_report",
+    "write_run",
+]
+
+
+def show_scenarios_in_ipython() -> bool:
+    """Let IPython show a :class:`~sim.scenario.loader.LoadedScenario` as its actors x parameters table.
+
+    The scenario is plain data; its HTML view is registered here, by the notebook face. Called when
+    :mod:`sim.api` is imported; does nothing outside IPython.
+
+    Returns:
+        True if the formatter was registered.
+    """
+    ipy = sys.modules.get("IPython")
+    shell = getattr(ipy, "get_ipython", lambda: None)() if ipy is not None else None
+    formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
+    if not formatters or "text/html" not in formatters:
+        return False
+    formatters["text/html"].for_type(LoadedScenario, scenario_repr_html)
+    return True
 
 
 def show_figures_in_ipython() -> bool:
     """Let IPython draw matplotlib Figures as PNG, even without pyplot's inline backend.
 
-    :mod:`sim.plots` builds Figures without pyplot (so it works headless), and IPython registers
+    :mod:`sim.output.plots` builds Figures without pyplot (so it works headless), and IPython registers
     its Figure formatter only once pyplot is imported. In an IPython session where no formatter
     is registered yet, register the one pyplot's inline backend would (PNG, tight bounding box), so
     ``r.plot.survival()`` as the last line of a cell draws the plot. Called when :mod:`sim.api`
@@ -62,142 +110,17 @@ def show_figures_in_ipython() -> bool:
         return False  # pyplot's inline backend (or the user) already chose how to draw Figures
     except KeyError:
         pass
-    from IPython.core.pylabtools import print_figure
+    from IPython.core.pylabtools import print_figure  # deferred: only inside IPython
 
     png.for_type_by_name("matplotlib.figure", "Figure", functools.partial(print_figure, fmt="png", base64=True))
     return True
-
-
-show_figures_in_ipython()
-
-
-class Interval(NamedTuple):
-    """A 95% interval (or range) ``(lo, hi)``; either end is None when undefined."""
-
-    lo: float | None
-    hi: float | None
-
-
-def _interval(pair: Sequence[float | None] | None) -> Interval | None:
-    if pair is None:
-        return None
-    lo, hi = pair
-    return Interval(lo, hi)
-
-
-@dataclass(frozen=True)
-class ActorCosts:
-    """Mean cumulative cost of one actor per replicate, with the 2.5-97.5% range over replicates.
-
-    Attributes:
-        spending_bn: Spending on aid and deployments ($bn).
-        spending_bn_95: Its 95% range over replicates.
-        losses_index: Losses from fighting (1 = one week of fighting at an even balance).
-        losses_index_95: Its 95% range over replicates.
-    """
-
-    spending_bn: float | None
-    spending_bn_95: Interval | None
-    losses_index: float | None
-    losses_index_95: Interval | None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A run's summary (``summary.json``) with typed fields; see :attr:`definitions` for their meaning.
-
-    War runs fill the ceasefire fields; talks-only runs (``talks_only``) fill :attr:`forecast` and
-    :attr:`rounds_run` and leave the ceasefire fields None and the mappings empty.
-
-    Attributes:
-        scenario, title, protocol: What was run.
-        replicates, seed, weeks: Ensemble settings.
-        talks_only: True for a scenario without a war.
-        p_ceasefire: Share of replicates with a ceasefire within the horizon; ``p_ceasefire_95`` its Wilson interval.
-        median_weeks_to_ceasefire: Median week of the first ceasefire; ``weeks_to_ceasefire_iqr`` its IQR.
-        ceasefire_survival_52w: Kaplan-Meier probability that a first ceasefire lasts 52 weeks; ``..._95`` its band.
-        p_collapse_within_horizon: Share of first ceasefires that end in renewed war within the horizon.
-        p_ceasefire_at_horizon: Share of replicates in a holding ceasefire at the last week.
-        p_at_war_after_collapse_at_horizon: Share at war again after a collapse at the last week.
-        outcome_shares: Class of the first agreement (or ``no_agreement``) → share; ``outcome_shares_95`` intervals.
-        costs: Actor id → :class:`ActorCosts`.
-        forecast: The protocol's forecast per issue, by kind (``mean``, ``median``, ``mode``).
-        rounds_run: Talks only: rounds run (fewer than ``weeks`` when the protocol's stop rule fired).
-        definitions: What each field means, as in ``summary.json``.
-    """
-
-    scenario: str
-    title: str
-    protocol: str
-    replicates: int
-    seed: int
-    weeks: int
-    talks_only: bool = False
-    p_ceasefire: float | None = None
-    p_ceasefire_95: Interval | None = None
-    median_weeks_to_ceasefire: float | None = None
-    weeks_to_ceasefire_iqr: Interval | None = None
-    ceasefire_survival_52w: float | None = None
-    ceasefire_survival_52w_95: Interval | None = None
-    p_collapse_within_horizon: float | None = None
-    p_collapse_within_horizon_95: Interval | None = None
-    p_ceasefire_at_horizon: float | None = None
-    p_at_war_after_collapse_at_horizon: float | None = None
-    outcome_shares: Mapping[str, float] = field(default_factory=dict)
-    outcome_shares_95: Mapping[str, Interval] = field(default_factory=dict)
-    costs: Mapping[str, ActorCosts] = field(default_factory=dict)
-    forecast: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
-    rounds_run: int | None = None
-    definitions: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_dict(cls, s: Mapping[str, Any]) -> Summary:
-        """Build from a ``summary.json`` mapping (as in :attr:`RunResult.summary`)."""
-        talks = "p_ceasefire" not in s
-        common = {
-            "scenario": s["scenario"],
-            "title": s.get("title") or "",
-            "protocol": s.get("protocol") or "",
-            "replicates": int(s["replicates"]),
-            "seed": int(s["seed"]),
-            "weeks": int(s["weeks"]),
-            "talks_only": talks,
-            "forecast": {k: dict(v) for k, v in (s.get("forecast") or {}).items()},
-            "definitions": dict(s.get("definitions") or {}),
-        }
-        if talks:
-            return cls(**common, rounds_run=s.get("rounds_run"))
-        return cls(
-            **common,
-            p_ceasefire=s["p_ceasefire"],
-            p_ceasefire_95=_interval(s["p_ceasefire_95"]),
-            median_weeks_to_ceasefire=s["median_weeks_to_ceasefire"],
-            weeks_to_ceasefire_iqr=_interval(s["weeks_to_ceasefire_iqr"]),
-            ceasefire_survival_52w=s["ceasefire_survival_52w"],
-            ceasefire_survival_52w_95=_interval(s["ceasefire_survival_52w_95"]),
-            p_collapse_within_horizon=s["p_collapse_within_horizon"],
-            p_collapse_within_horizon_95=_interval(s["p_collapse_within_horizon_95"]),
-            p_ceasefire_at_horizon=s["p_ceasefire_at_horizon"],
-            p_at_war_after_collapse_at_horizon=s["p_at_war_after_collapse_at_horizon"],
-            outcome_shares=dict(s["outcome_shares"]),
-            outcome_shares_95={k: _interval(v) for k, v in s["outcome_shares_95"].items()},
-            costs={
-                aid: ActorCosts(
-                    c["spending_bn"],
-                    _interval(c["spending_bn_95"]),
-                    c["losses_index"],
-                    _interval(c["losses_index_95"]),
-                )
-                for aid, c in s["costs"].items()
-            },
-        )
 
 
 # ----------------------------------------------------------------------------- plots of one run
 
 
 class RunPlots:
-    """``r.plot``: each method returns a :class:`matplotlib.figure.Figure` from :mod:`sim.plots`.
+    """``r.plot``: each method returns a :class:`matplotlib.figure.Figure` from :mod:`sim.output.plots`.
 
     War runs: :meth:`positions`, :meth:`states`, :meth:`outcomes`, :meth:`survival`, :meth:`costs`.
     Talks-only runs: :meth:`rounds`, and :meth:`win_probability` (smp) or :meth:`quad_map` (bdm).
@@ -214,37 +137,37 @@ class RunPlots:
 
     def positions(self) -> Figure:
         """Each actor's position per issue over time (median, 50% and 90% bands) and the proposal."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.positions(self._war("positions"))
 
     def states(self) -> Figure:
         """Share of replicates at war, in a holding ceasefire, or at war again after a collapse."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.states(self._war("states"))
 
     def outcomes(self) -> Figure:
         """Outcome class of the first agreed package, with 95% intervals."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.outcomes(self._war("outcomes"))
 
     def survival(self) -> Figure:
         """Kaplan-Meier survival of the first ceasefire, with its 95% band."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.survival(self._war("survival"))
 
     def costs(self) -> Figure:
         """Cumulative spending and losses per actor."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.costs(self._war("costs"))
 
     def rounds(self) -> Figure:
         """Talks only: positions by round, with the protocol's forecasts."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         if not self._r.talks_only:
             raise RunError(f"rounds() is for talks-only runs; {self._r.name} has a war: use positions()")
@@ -252,14 +175,14 @@ class RunPlots:
 
     def win_probability(self) -> Figure:
         """Talks only, protocol smp: probability that each actor's position prevails, by round."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         self._protocol("win_probability", "smp")
         return plots.win_probability(self._r)
 
     def quad_map(self) -> Figure:
         """Talks only, protocol bdm: the expected-utility (quad) map of the first round."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         self._protocol("quad_map", "bdm")
         return plots.quad_map(self._r)
@@ -269,62 +192,59 @@ class RunPlots:
             raise RunError(f"{what}() is for talks-only runs of protocol {proto}")
 
     def all(self) -> dict[str, Figure]:
-        """Every plot a run folder of this run holds, by file stem (``sim.plots.plots_for``)."""
-        from sim import plots
+        """Every plot a run folder of this run holds, by file stem (``sim.output.plots.plots_for``)."""
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return {stem: fn(self._r) for stem, fn in plots.plots_for(self._r).items()}
 
     def __repr__(self) -> str:
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         names = ", ".join(f"{s}()" for s in plots.plots_for(self._r))
         return f"<plots of {self._r.name}: {names}>"
 
 
-# ----------------------------------------------------------------------------- RunResult mixin
+# ----------------------------------------------------------------------------- a run in a notebook
 
 
-class ResultAPI:
-    """Notebook conveniences of :class:`~sim.runner.RunResult` (mixed in; no state of its own)."""
+class Run:
+    """A finished run as the notebook sees it: the engine's result, plus plots, files and views.
 
-    __slots__ = ()
+    Composition, not inheritance: every data attribute (``summary``, ``summary_info``, ``outcomes``,
+    ``outcomes_df``, ``scenario``, ``replicates`` ...) is the result's own, read through; this class
+    adds what a reader does with it (``plot``, ``write``, ``report``, the HTML view).
 
-    @property
-    def summary_info(self) -> Summary:
-        """The summary as a frozen :class:`Summary` with typed fields (``summary`` stays the dict)."""
-        return Summary.from_dict(self.summary)
+    Attributes:
+        result: The plain result from the engine.
+    """
 
-    @property
-    def outcomes_df(self) -> pd.DataFrame:
-        """``outcomes.csv`` as a DataFrame: one row per replicate (empty for talks-only runs)."""
-        import pandas as pd
+    __slots__ = ("result",)
 
-        return pd.DataFrame({k: v for k, v in self.outcomes.items()})
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
 
-    @property
-    def trajectories_df(self) -> pd.DataFrame:
-        """``trajectories.csv`` as a DataFrame: week, quantity, actor, issue, mean and quantiles."""
-        import pandas as pd
+    def __getattr__(self, name: str) -> Any:
+        if name == "result":  # not set yet (e.g. while unpickling)
+            raise AttributeError(name)
+        return getattr(self.result, name)
 
-        return pd.DataFrame(self.trajectories, columns=self.trajectory_columns)
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *dir(self.result)})
 
-    @property
-    def positions_df(self) -> pd.DataFrame:
-        """``positions.csv`` as a DataFrame: step, actor, issue, median position."""
-        import pandas as pd
+    def __getstate__(self) -> RunResult:
+        return self.result
 
-        return pd.DataFrame(self.positions_rows, columns=["step", "actor", "issue", "position"])
+    def __setstate__(self, state: RunResult) -> None:
+        self.result = state
 
     @property
     def plot(self) -> RunPlots:
         """The run's plots: ``r.plot.survival()`` etc. (see :class:`RunPlots`)."""
-        return RunPlots(self)
+        return RunPlots(self.result)
 
     def write(self, out: str | Path, **kwargs: Any) -> Path:
-        """Write the run folder the CLI writes (:func:`sim.output.write_run`); returns the folder."""
-        from sim.output import write_run
-
-        return write_run(self, out, **kwargs)
+        """Write the run folder the CLI writes (:func:`sim.output.runfolder.write_run`); returns the folder."""
+        return write_run(self.result, out, **kwargs)
 
     def report(self, path: str | Path, *, force: bool = True) -> Path:
         """Write this run as one self-contained HTML file (the page of ``negsim report``).
@@ -339,64 +259,83 @@ class ResultAPI:
         Returns:
             The file written.
         """
-        from sim.output import write_run
-        from sim.report import write_report
-
+        r = self.result
         with tempfile.TemporaryDirectory(prefix="negsim-report-") as tmp:
-            folder = write_run(self, Path(tmp) / self.name, command=["sim.run(...).report", str(path)])
+            folder = write_run(r, Path(tmp) / r.name, command=["sim.run(...).report", str(path)])
             return write_report(
                 folder,
                 path,
                 force=force,
-                scenario=self.scenario,
+                scenario=r.scenario,
                 origin="written from the Python API (RunResult.report); the run folder was not kept",
             )
 
     def __repr__(self) -> str:
-        return run_line(self)
+        return repr(self.result)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        """IPython's plain-text view: one line, not the dataclass's full field dump."""
-        p.text(run_line(self))
+        """IPython's plain-text view: one line, not every array."""
+        p.text(repr(self.result))
 
     def _repr_html_(self) -> str:
-        from sim.report import compact_summary_html
-
-        steps = f"{self.summary.get('rounds_run', self.weeks)} rounds" if self.talks_only else f"{self.weeks} weeks"
+        r = self.result
+        info = r.summary_info
+        steps = f"{info.rounds_run} rounds" if r.talks_only else f"{r.weeks} weeks"
         detail = (
-            f"{self.name}: {self.replicates:,} replicates, seed {self.seed}, {steps}, "
-            f"protocol {self.summary.get('protocol')}, model time {self.elapsed_s:.2f} s"
+            f"{r.name}: {r.replicates:,} replicates, seed {r.seed}, {steps}, "
+            f"protocol {info.protocol}, model time {r.elapsed_s:.2f} s"
         )
-        return compact_summary_html(self.summary, self.scenario.spec.title or self.name, detail)
+        return compact_summary_html(r.summary, r.scenario.spec.title or r.name, detail)
 
 
-def run_line(r: RunResult) -> str:
-    """A run in one line: settings and its headline numbers."""
-    s = r.summary
-    head = f"<RunResult {r.name}: {r.replicates:,} replicates, seed {r.seed}, "
-    if r.talks_only:
-        return head + f"{s.get('rounds_run')} rounds, protocol {s.get('protocol')}, forecast {s.get('forecast')}>"
-    s52 = s["ceasefire_survival_52w"]
-    return head + (
-        f"{r.weeks} weeks, protocol {s['protocol']}: ceasefire {s['p_ceasefire']:.1%}, "
-        f"holds 52 weeks {'n/a' if s52 is None else f'{s52:.1%}'}>"
+def _result(r: Run | RunResult) -> RunResult:
+    """The engine's result behind a :class:`Run` (or the result itself)."""
+    return r.result if isinstance(r, Run) else r
+
+
+def run(
+    scenario: LoadedScenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
+    progress: Callable[[int, int], None] | None = None,
+    keep_trajectories: bool = False,
+) -> Run:
+    """Run a Monte Carlo ensemble of a scenario (:func:`sim.engine.runner.run`) for a notebook.
+
+    Args:
+        scenario: A loaded scenario or a path to one.
+        replicates: Ensemble size (default: the scenario's ``settings.replicates``).
+        seed: Root seed (default: ``settings.seed``); same scenario + seed ⇒ identical outputs.
+        weeks: Horizon in weeks (default: ``settings.weeks``).
+        set: Overrides ``{"actors.us.resolve": 0.7}`` applied before validation.
+        progress: Called as ``progress(week, weeks)`` after each simulated week.
+        keep_trajectories: Also keep every replicate's weekly state (``result.replicate_trajectories``).
+
+    Returns:
+        A :class:`Run`: the result's data, plus ``plot``, ``write``, ``report`` and a notebook view.
+    """
+    return Run(
+        runner.run(
+            scenario,
+            replicates=replicates,
+            seed=seed,
+            weeks=weeks,
+            set=set,
+            progress=progress,
+            keep_trajectories=keep_trajectories,
+        )
     )
 
 
-def scenario_line(loaded: LoadedScenario) -> str:
-    """A scenario in one line (IPython's plain-text view of a LoadedScenario)."""
-    spec = loaded.spec
-    over = f", overrides {dict(loaded.overrides)}" if loaded.overrides else ""
-    return (
-        f"<LoadedScenario {loaded.name} ({loaded.path}): {spec.title or loaded.name}; "
-        f"{len(spec.actors)} actors, {len(spec.issues)} issues, protocol {spec.negotiation.protocol.name}{over}>"
-    )
+def write_run(result: Run | RunResult, out: str | Path, **kwargs: Any) -> Path:
+    """Write a run folder as ``negsim run`` does (:func:`sim.output.runfolder.write_run`); returns the folder."""
+    return runfolder.write_run(_result(result), out, **kwargs)
 
 
 def scenario_repr_html(loaded: LoadedScenario) -> str:
-    """``LoadedScenario._repr_html_``: the scenario's actors × parameters table."""
-    from sim.report import scenario_html
-
+    """A scenario in a notebook: what it is, and its actors × parameters table."""
     return scenario_html(loaded)
 
 
@@ -404,7 +343,7 @@ def scenario_repr_html(loaded: LoadedScenario) -> str:
 
 
 class ComparePlots:
-    """``c.plot``: overlay plots of a :class:`Comparison` (``sim.plots.COMPARE_PLOTS``)."""
+    """``c.plot``: overlay plots of a :class:`Comparison` (``sim.output.plots.COMPARE_PLOTS``)."""
 
     def __init__(self, comparison: Comparison) -> None:
         self._c = comparison
@@ -423,24 +362,25 @@ class ComparePlots:
         out = []
         for lab, r in zip(self._c.labels, runs, strict=True):
             spec = r.scenario.spec.model_copy(update={"title": lab})
-            out.append(dataclasses.replace(r, scenario=dataclasses.replace(r.scenario, spec=spec)))
+            res = _result(r)
+            out.append(dataclasses.replace(res, scenario=dataclasses.replace(res.scenario, spec=spec)))
         return out
 
     def survival(self) -> Figure:
         """Kaplan-Meier survival curves of the first ceasefire, overlaid."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.compare_survival(self._labelled())
 
     def outcomes(self) -> Figure:
         """Outcome shares side by side, with 95% intervals."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.compare_outcomes(self._labelled())
 
     def states(self) -> Figure:
         """Share of replicates in a holding ceasefire, week by week."""
-        from sim import plots
+        from sim.output import plots  # deferred: matplotlib loads on first plot
 
         return plots.compare_states(self._labelled())
 
@@ -458,7 +398,7 @@ class Comparison:
             added where names repeat.
     """
 
-    results: list[RunResult]
+    results: list[Run]
     labels: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -471,10 +411,10 @@ class Comparison:
     def __repr__(self) -> str:
         return f"<Comparison of {len(self)} runs: {', '.join(self.labels)}>"
 
-    def __iter__(self) -> Iterator[RunResult]:
+    def __iter__(self) -> Iterator[Run]:
         return iter(self.results)
 
-    def __getitem__(self, key: int | str) -> RunResult:
+    def __getitem__(self, key: int | str) -> Run:
         """A run by position or by label."""
         if isinstance(key, str):
             try:
@@ -492,13 +432,11 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per run, indexed by label.
 
-        War runs: the columns of ``comparison.csv`` (:data:`sim.output.COMPARE_COLUMNS`; shares
+        War runs: the columns of ``comparison.csv`` (:data:`sim.output.runfolder.COMPARE_COLUMNS`; shares
         in [0, 1], NaN where undefined). Talks-only runs: the forecast per issue, columns
         ``(forecast kind, issue)``.
         """
-        import pandas as pd
-
-        from sim.output import COMPARE_COLUMNS, compare_row
+        import pandas as pd  # deferred: pandas loads on first use
 
         if all(not r.talks_only for r in self.results):
             rows = [[None if v == "" else v for v in compare_row(r)][1:] for r in self.results]
@@ -509,7 +447,7 @@ class Comparison:
     @property
     def forecasts(self) -> pd.DataFrame:
         """Long table of every run's final forecasts: run, scenario, protocol, forecast kind, issue, value."""
-        import pandas as pd
+        import pandas as pd  # deferred: pandas loads on first use
 
         rows = []
         for label, r in zip(self.labels, self.results, strict=True):
@@ -519,17 +457,13 @@ class Comparison:
         return pd.DataFrame(rows, columns=["run", "scenario", "protocol", "forecast", "issue", "value"])
 
     def write(self, out: str | Path, **kwargs: Any) -> Path:
-        """Write the comparison folder ``negsim compare`` writes (:func:`sim.output.write_compare`)."""
-        from sim.output import write_compare
-
+        """Write the comparison folder ``negsim compare`` writes (:func:`sim.output.runfolder.write_compare`)."""
         names = [r.name for r in self.results]
         if len(set(names)) != len(names):
             raise RunError(f"a comparison folder needs runs of distinct scenarios, got {', '.join(names)}")
-        return write_compare(self.results, out, **kwargs)
+        return write_compare([r.result for r in self.results], out, **kwargs)
 
     def _repr_html_(self) -> str:
-        from sim.report import esc, pct, pct_interval
-
         r0 = self.results[0]
         cap = esc(f"{len(self.results)} runs, {r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks")
         if any(r.talks_only for r in self.results):
@@ -581,7 +515,7 @@ def _labels(results: Sequence[RunResult]) -> list[str]:
 
 
 def compare(
-    runs: Sequence[RunResult | LoadedScenario | str | Path],
+    runs: Sequence[Run | RunResult | LoadedScenario | str | Path],
     replicates: int | None = None,
     seed: int | None = None,
     weeks: int | None = None,
@@ -603,17 +537,18 @@ def compare(
     Returns:
         A :class:`Comparison`.
     """
-    from sim.runner import RunResult, run
-
     if not runs:
         raise RunError("compare needs at least one run or scenario")
-    done = next((r for r in runs if isinstance(r, RunResult)), None)
+    done = next((r for r in runs if isinstance(r, Run | RunResult)), None)
     if done is not None:
         replicates = done.replicates if replicates is None else replicates
         seed = done.seed if seed is None else seed
         weeks = done.weeks if weeks is None else weeks
     results = [
-        r if isinstance(r, RunResult) else run(r, replicates=replicates, seed=seed, weeks=weeks, set=set) for r in runs
+        Run(_result(r))
+        if isinstance(r, Run | RunResult)
+        else run(r, replicates=replicates, seed=seed, weeks=weeks, set=set)
+        for r in runs
     ]
     if labels is not None and len(labels) != len(results):
         raise RunError(f"{len(labels)} labels for {len(results)} runs")
@@ -629,10 +564,7 @@ def sources(scenario: LoadedScenario | str | Path) -> pd.DataFrame:
     Columns: group, parameter, path, value, kind (claim / assumption / default / MISSING),
     claims (tuple of claim ids), speaker, source (quotes or the assumption).
     """
-    import pandas as pd
-
-    from sim import provenance
-    from sim.scenario import LoadedScenario, load
+    import pandas as pd  # deferred: pandas loads on first use
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     prov = provenance.check(loaded)
@@ -645,10 +577,7 @@ def sources(scenario: LoadedScenario | str | Path) -> pd.DataFrame:
 
 def claims(scenario: LoadedScenario | str | Path) -> pd.DataFrame:
     """The claims of the digests a scenario cites, indexed by claim id: speaker, role, said, quote, paraphrase."""
-    import pandas as pd
-
-    from sim import provenance
-    from sim.scenario import LoadedScenario, load
+    import pandas as pd  # deferred: pandas loads on first use
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     prov = provenance.check(loaded)
@@ -683,10 +612,12 @@ def import_file(
     Returns:
         The loaded scenario.
     """
-    from sim import importers
-
     src = Path(path)
     if out is None:
-        stem = name or importers._key(src.stem)
+        stem = name or importers.slug(src.stem)
         out = Path(tempfile.mkdtemp(prefix="negsim-import-")) / f"{stem}.yaml"
     return importers.import_to(src, Path(out), fmt, protocol, name, title)[1]
+
+
+show_figures_in_ipython()
+show_scenarios_in_ipython()

@@ -11,10 +11,11 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from sim import plots
+from sim import api
 from sim.api import ActorCosts, Comparison, Interval, Summary
 from sim.errors import RunError
-from sim.output import COMPARE_COLUMNS, compare_row
+from sim.output import plots
+from sim.output.runfolder import COMPARE_COLUMNS, compare_row
 
 from .conftest import ROOT, scenario_path
 
@@ -148,7 +149,8 @@ def test_run_result_html(result):
 
 def test_loaded_scenario_html():
     s = sim.load(scenario_path("baseline"))
-    p = parse(s._repr_html_())
+    assert not hasattr(s, "_repr_html_")  # data carries no display: the notebook face registers it with IPython
+    p = parse(api.scenario_repr_html(s))
     assert p.tags.count("table") == 1
     assert p.tags.count("tr") == 1 + len(s.spec.actors)
     for a in s.spec.actors.values():
@@ -253,3 +255,28 @@ def test_figures_are_drawn_in_ipython_without_pyplot(monkeypatch, result):
     assert not show_figures_in_ipython()  # registered once; an existing formatter is left alone
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert not show_figures_in_ipython()
+
+
+def test_scenarios_are_shown_as_tables_in_ipython(monkeypatch):
+    import IPython
+    from IPython.core.formatters import HTMLFormatter
+
+    class Shell:
+        class display_formatter:  # noqa: N801 (IPython's attribute name)
+            formatters = {"text/html": HTMLFormatter()}
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell)
+    assert api.show_scenarios_in_ipython()
+    s = sim.load(scenario_path("baseline"))
+    html = Shell.display_formatter.formatters["text/html"](s)
+    assert html == api.scenario_repr_html(s) and "<table" in html
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert not api.show_scenarios_in_ipython()
+
+
+def test_a_run_is_the_engines_result_with_a_face(result):
+    from sim.engine.result import RunResult
+
+    assert isinstance(result.result, RunResult) and not hasattr(result.result, "plot")
+    assert result.summary is result.result.summary and repr(result) == repr(result.result)
+    assert sim.compare([result.result]).results[0].result is result.result

@@ -1,4 +1,4 @@
-"""Bueno de Mesquita's expected-utility model (sim.classic.bdm) against the EC car-emissions reference case."""
+"""Bueno de Mesquita's expected-utility model (sim.rules.bdm) against the EC car-emissions reference case."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.classic import bdm
+from sim.rules import bdm
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bdm-eu-emissions"
 TOL = 1e-9

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim import chunks, runner
-from sim.model import NegotiationModel
+from sim.engine import chunks, runner
+from sim.engine.model import NegotiationModel
 
 from .conftest import scenario_path
 

@@ -1,4 +1,4 @@
-"""Exact values for the negotiation, war and deterrence arithmetic in sim.core."""
+"""Exact values for the negotiation, war and deterrence arithmetic in sim.rules.core."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import core, theory
+from sim.rules import core, theory
 
 
 def test_unit_scale_round_trip():

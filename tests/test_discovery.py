@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import discovery
 from sim.errors import RunError
+from sim.experiments import discovery
 
 FACTORS = [{"name": f"x{i}", "label": f"X{i}", "lo": 0.0, "hi": 1.0, "baseline": 0.5} for i in (1, 2, 3, 4)]
 INFO = {"scenario": "Synthetic", "replicates": 100, "seed": 1, "points": 800, "design": "lhs"}

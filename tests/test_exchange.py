@@ -1,4 +1,4 @@
-"""Tests for sim.classic.exchange: the Equal Gain exchange model against DECIDE's published numbers.
+"""Tests for sim.rules.exchange: the Equal Gain exchange model against DECIDE's published numbers.
 
 Reference: tests/fixtures/exchange-small (copies of shared/reference-cases/exchange-small; see PROVENANCE.md).
 Tolerances: outcomes and the rex fixture are checked as exact fractions (object arrays of Fraction); the
@@ -19,16 +19,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.classic.exchange import (
+from sim.rules.exchange import (
     ExchangeParams,
     ExchangeState,
     adjusted_outcome,
     candidate_exchanges,
     exchange_round,
-    read_decide_tsv,
     run_exchange,
     weighted_outcome,
 )
+from sim.scenario.readers import read_decide_tsv
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exchange-small"
 REX_TSV = FIXTURES / "input_rex_two_actor.tsv"

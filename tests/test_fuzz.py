@@ -31,8 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import provenance
-from sim.scenario import ALL_OUTCOMES
+from sim.scenario import ALL_OUTCOMES, provenance
 
 from .conftest import ROOT, SCENARIOS
 from .test_properties import check_run, time_limit
@@ -148,7 +147,7 @@ def _cached_digests():
 @pytest.fixture(scope="module", autouse=True)
 def _warm():
     """Import the model (Mesa) before the first timed case."""
-    import sim.model  # noqa: F401
+    import sim.engine.model  # noqa: F401
 
     sim.load(SCENARIOS / "baseline.yaml")
 

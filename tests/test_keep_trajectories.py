@@ -10,16 +10,18 @@ import numpy as np
 import pytest
 
 import sim
-from sim import chunks, core, runner
 from sim.cli import main
+from sim.engine import chunks, runner
+from sim.engine.model import QUANTILES
+from sim.engine.result import TRAJECTORIES_FILE
 from sim.errors import RunError
-from sim.model import QUANTILES
-from sim.output import write_run
+from sim.output.runfolder import write_run
+from sim.rules import core
 
 from .conftest import ROOT, scenario_path
 
 N, WEEKS = 300, 30
-FILE = runner.TRAJECTORIES_FILE
+FILE = TRAJECTORIES_FILE
 
 
 @pytest.fixture(scope="module")

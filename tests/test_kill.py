@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.output import clean_leftovers, interrupted_leftovers
-from sim.verify import verify_run
+from sim.output.runfolder import clean_leftovers, interrupted_leftovers
+from sim.output.verify import verify_run
 
 from .conftest import scenario_path
 
@@ -191,7 +191,7 @@ def test_oversized_run_is_refused_before_any_work(tmp_path):
     assert time.perf_counter() - t0 < 30
     # the size it names does fit
     fit = int(r.stderr.split("use -n ")[1].split(" ")[0].replace(",", ""))
-    from sim.runner import check_memory, memory_budget, memory_needed
+    from sim.engine.runner import check_memory, memory_budget, memory_needed
     from sim.scenario import load
 
     loaded = load(scenario_path("baseline"))
@@ -201,7 +201,7 @@ def test_oversized_run_is_refused_before_any_work(tmp_path):
 
 def test_memory_estimate_is_calibrated():
     """The estimate for 10^5 baseline replicates is the measured peak RSS (650,048 KiB = 666 MB), within 25%."""
-    from sim.runner import memory_needed
+    from sim.engine.runner import memory_needed
     from sim.scenario import load
 
     need = memory_needed(load(scenario_path("baseline")), 100_000, 104)

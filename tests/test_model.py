@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.model import CEASEFIRE, NegotiationModel
+from sim.engine.model import CEASEFIRE, NegotiationModel
 
 from .conftest import BUNDLED, scenario_path
 

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from sim import plots
+from sim.output import plots
 
 from .conftest import scenario_path
 

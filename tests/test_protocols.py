@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim import theory
 from sim.cli import main
 from sim.protocols import PROTOCOLS, Protocol, get_protocol
+from sim.rules import theory
 
 from .conftest import scenario_path
 

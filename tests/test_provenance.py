@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 import sim
-from sim import provenance
 from sim.cli import main
-from sim.scenario import json_schema
+from sim.scenario import json_schema, provenance
 
 from .conftest import BUNDLED, ROOT, SCENARIOS, scenario_path
 

@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.verify import verify_run
+from sim.output.verify import verify_run
 
 from .conftest import ROOT, scenario_path
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.params import Dist
 from sim.scenario import OUTCOME_CLASSES
+from sim.scenario.params import Dist
 
 from .conftest import BUNDLED, ROOT, SCENARIOS, scenario_path
 

@@ -8,8 +8,8 @@ import pytest
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from sim import sensitivity
 from sim.errors import RunError
+from sim.experiments import sensitivity
 
 PI = np.pi
 ISHIGAMI = [{"name": f"x{i}", "label": f"x{i}", "lo": -PI, "hi": PI, "baseline": 0.0} for i in (1, 2, 3)]

@@ -18,18 +18,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.classic.smp import (
+from sim.rules.smp import (
     RISK_RANGES,
     SMPParams,
     challenge_probabilities,
     conditional_pce,
     make_state,
-    read_ktab_csv,
     run_smp,
     smp_round,
     state_quantities,
     victory_matrix,
 )
+from sim.scenario.readers import read_ktab_csv
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "ktab-smp-dummy"
 N_ACT, N_DIM = 7, 3

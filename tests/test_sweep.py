@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import ScenarioError, sweep
+from sim import ScenarioError
 from sim.cli import main
 from sim.errors import RunError
+from sim.experiments import backends, metrics, sweep
+from sim.experiments.plan import make_plan
 
 from .conftest import ROOT, scenario_path
 
@@ -35,7 +37,7 @@ def _plan(**kw):
     kw.setdefault("vary", SMALL)
     kw.setdefault("replicates", 60)
     kw.setdefault("weeks", 40)
-    return sweep.make_plan(BACKSTOP, **kw)
+    return make_plan(BACKSTOP, **kw)
 
 
 def _quiet(msg: str) -> None:
@@ -141,7 +143,7 @@ def test_bad_input_on_the_command_line_is_one_clear_line(tmp_path, capsys):
 
 def test_unreachable_scheduler_is_refused_before_any_work(tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr(sweep, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(backends, "DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(RunError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         sweep.run_sweep(_plan(), tmp_path / "s", backend="dask", scheduler="tcp://127.0.0.1:9", log=_quiet)
     assert not (tmp_path / "s").exists()
@@ -156,17 +158,17 @@ def test_broken_sweep_file_names_file_line_and_key(tmp_path):
         "  replicates: 0\n"
     )
     with pytest.raises(ScenarioError) as info:
-        sweep.make_plan(f)
+        make_plan(f)
     e = info.value  # every problem is listed; the first with its line
     assert e.file == str(f) and e.line == 6 and e.path == "sweep.replicates" and "greater than or equal to 1" in str(e)
     assert "bounds: the lower bound must be below the upper" in e.message and f"{f}:5" in e.message
     f.write_text(f"sweep:\n  scenario: {BACKSTOP}\n  desing: grid\n")
     with pytest.raises(ScenarioError) as info:
-        sweep.make_plan(f)
+        make_plan(f)
     assert info.value.line == 3 and "unknown key 'desing'" in info.value.message and "design" in info.value.message
     f.write_text("sweep:\n  scenario: nowhere.yaml\n")
     with pytest.raises(ScenarioError, match="no such scenario file"):
-        sweep.make_plan(f)
+        make_plan(f)
 
 
 def test_folder_of_another_sweep_is_never_overwritten(tmp_path):
@@ -211,7 +213,7 @@ def test_durable_ceasefire_metric_counts_replicates_exactly():
     import sim
 
     r = sim.run(BACKSTOP, replicates=300, weeks=160, seed=3)
-    m = sweep.point_metrics(r, (52, 104))
+    m = metrics.point_metrics(r, (52, 104))
     o = r.outcomes
     cf, col = o["first_ceasefire_week"], o["collapse_week"]
     by_hand = sum(
@@ -221,7 +223,7 @@ def test_durable_ceasefire_metric_counts_replicates_exactly():
     )
     assert m["p_durable_ceasefire"] == round(by_hand / 300, 6)
     assert m["p_durable_ceasefire_lo"] <= m["p_durable_ceasefire"] <= m["p_durable_ceasefire_hi"]
-    assert "p_durable_ceasefire" not in sweep.point_metrics(sim.run(BACKSTOP, replicates=20, weeks=100, seed=3))
+    assert "p_durable_ceasefire" not in metrics.point_metrics(sim.run(BACKSTOP, replicates=20, weeks=100, seed=3))
 
 
 def test_sweep_block_in_a_scenario_and_a_sweep_file_give_the_same_plan(tmp_path):
@@ -232,28 +234,28 @@ def test_sweep_block_in_a_scenario_and_a_sweep_file_give_the_same_plan(tmp_path)
         + f"sweep:\n  replicates: 60\n  weeks: 40\n  factors:\n    {CRED}: {{bounds: [0, 1], steps: 3}}\n"
         f"    {RESOLVE}: {{bounds: [0.5, 0.9], steps: 2}}\n"
     )
-    a = sweep.make_plan(scen)
+    a = make_plan(scen)
     sf = tmp_path / "s.yaml"
     sf.write_text(
         f"sweep:\n  scenario: {BACKSTOP}\n  replicates: 60\n  weeks: 40\n  names: [{CRED}, {RESOLVE}]\n"
         "  bounds: [[0, 1], [0.5, 0.9]]\n  design: lhs\n  samples: 6\n"
     )
-    b = sweep.make_plan(sf)
+    b = make_plan(sf)
     c = _plan()
     np.testing.assert_array_equal(a.X, c.X)
     assert (a.replicates, a.weeks) == (c.replicates, c.weeks)
     assert b.design == "lhs" and b.n_points == 6 and [f.name for f in b.factors] == [CRED, RESOLVE]
     # the command line overrides the file
-    assert sweep.make_plan(sf, replicates=7).replicates == 7
+    assert make_plan(sf, replicates=7).replicates == 7
 
 
 def test_bundled_sweep_files_are_valid():
     files = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
     assert len(files) >= 3
     for f in files:
-        p = sweep.make_plan(f)
+        p = make_plan(f)
         assert p.n_points >= 100
-    sobol = sweep.make_plan(ROOT / "scenarios" / "sweeps" / "backstop_sobol.yaml")
+    sobol = make_plan(ROOT / "scenarios" / "sweeps" / "backstop_sobol.yaml")
     assert sobol.n_points == 3584 and len(sobol.factors) == 6
 
 
@@ -397,7 +399,7 @@ def test_address_that_is_not_a_dask_scheduler_is_a_clear_error(tmp_path, monkeyp
     import socket
     import threading
 
-    monkeypatch.setattr(sweep, "DASK_CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(backends, "DASK_CONNECT_TIMEOUT", "2s")
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -425,7 +427,7 @@ def test_sweep_schema_is_current_and_validates_the_bundled_sweep_files(capsys):
     import jsonschema
     import yaml
 
-    from sim.sweepspec import sweep_json_schema
+    from sim.scenario.sweepspec import sweep_json_schema
 
     assert main(["schema", "--sweep"]) == 0
     emitted = json.loads(capsys.readouterr().out)

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
-from sim import sweep_plots
 from sim.errors import RunError
+from sim.experiments import plots as sweep_plots
 
 CRED = {
     "name": "actors.us.guarantees.reassurance_backstop.credibility",

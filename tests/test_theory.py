@@ -1,4 +1,4 @@
-"""Tests for sim.theory: published closed-form values and property tests."""
+"""Tests for sim.rules.theory: published closed-form values and property tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sim import theory
+from sim.rules import theory
 
 from .conftest import SHARED as SHARED_ROOT
 
@@ -43,7 +43,7 @@ _NBS = re.compile(r"nbs_linear_d=\((?P<d1>-?[0-9.]+),(?P<d2>-?[0-9.]+)\)")
 
 
 def _compute(case_id: str, output: str) -> float:
-    """Evaluate one reference row with sim.theory; fail if it cannot be mapped."""
+    """Evaluate one reference row with sim.rules.theory; fail if it cannot be mapped."""
     if m := _RUB.fullmatch(case_id):
         d1, d2 = float(m["d1"]), float(m["d2"])
         if output == "share_player1_proposer":
@@ -77,7 +77,7 @@ def _compute(case_id: str, output: str) -> float:
             f"{case_id}:{output}: inputs (positions, capabilities, saliences) are not "
             "published in closed-form/expected.csv or its README; cannot check this row"
         )
-    pytest.fail(f"reference row {case_id}:{output} is not mapped to any sim.theory function")
+    pytest.fail(f"reference row {case_id}:{output} is not mapped to any sim.rules.theory function")
 
 
 @pytest.mark.parametrize("row", _reference_rows())

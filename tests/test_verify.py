@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.verify import verify_run
+from sim.output.verify import verify_run
 
 from .conftest import BUNDLED, SCENARIOS, scenario_path
 

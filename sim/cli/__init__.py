@@ -1,0 +1,5 @@
+"""The ``negsim`` command."""
+
+from sim.cli.commands import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""Many ensembles: sweep designs and backends, metrics, sensitivity, scenario discovery, EMA Workbench."""

@@ -1,0 +1,1 @@
+"""What a run leaves behind: run and compare folders, plots, the HTML report, and their verification."""
