@@ -154,3 +154,19 @@ def test_unknown_protocol_and_bad_params(tmp_path):
         sim.load(scenario_path("baseline"), overrides={"negotiation.protocol": "{name: bdm, variant: x}"})
     with pytest.raises(sim.ScenarioError, match="unknown key 'foo'"):
         sim.load(scenario_path("baseline"), overrides={"negotiation.protocol": "{name: smp, foo: 1}"})
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_each_declared_trait_holds(tmp_path, capsys, name):
+    """The registry's traits are claims: each is checked on an imported talks-only scenario."""
+    cls = PROTOCOLS[name]
+    s = sim.load(_import(tmp_path, "smp", capsys), overrides={"negotiation.protocol": f"{{name: {name}}}"})
+    a, b = (sim.run(s, replicates=4, seed=seed, weeks=6) for seed in (1, 2))
+    same = a.summary["forecast_by_round"] == b.summary["forecast_by_round"]
+    if cls.traits["stochastic"] is False:
+        assert same and np.array_equal(a.records["positions"], b.records["positions"])
+    pos = a.records["positions"]
+    if cls.traits["moves_positions"] is True:
+        assert not np.allclose(pos[-1], pos[0]), f"{name} declares moves_positions but positions never moved"
+    if cls.traits["multi_issue"] is True:
+        assert len(a.issues) > 1 and all(v is not None for v in a.summary["forecast"]["mean"].values())

@@ -182,11 +182,10 @@ class _Progress:
             self.bar.close()
 
 
-def _run_one(path: str, args, sets: dict[str, str]):
-    from sim.engine.runner import run  # deferred: numpy, pydantic and Mesa load on use; `negsim --help` stays fast
-    from sim.scenario.loader import load  # deferred: numpy, pydantic and Mesa load on use; `negsim --help` stays fast
+def _run_one(loaded, args):
+    """Run one loaded scenario with the command's ensemble options, with a progress bar on a terminal."""
+    from sim.engine.runner import run  # deferred: loads numpy and Mesa; `negsim --help` stays fast
 
-    loaded = load(path, overrides=sets)
     prog = _Progress(args.weeks or loaded.spec.settings.weeks, loaded.name, args.quiet)
     try:
         keep = getattr(args, "keep_trajectories", False)  # negsim run only
@@ -198,14 +197,11 @@ def _run_one(path: str, args, sets: dict[str, str]):
 
 
 def _check_size(loaded, args) -> None:
-    """Refuse, before any work, an ensemble that would not fit in memory (names a size that fits)."""
-    from sim.engine.runner import (
-        check_memory,  # deferred: numpy, pydantic and Mesa load on use; `negsim --help` stays fast
-    )
+    """Refuse, before any file is touched, an ensemble out of range or too large for memory (names a size that fits)."""
+    from sim.engine.runner import ensemble_settings  # deferred: loads numpy and Mesa; `negsim --help` stays fast
 
-    st = loaded.spec.settings
     keep = getattr(args, "keep_trajectories", False)
-    check_memory(loaded, args.replicates or st.replicates, args.weeks or st.weeks, keep_trajectories=keep)
+    ensemble_settings(loaded, args.replicates, args.seed, args.weeks, keep_trajectories=keep)
 
 
 def _clean_leftovers(out: Path) -> None:
@@ -234,7 +230,7 @@ def cmd_run(args) -> int:
     _clean_leftovers(out)
     check_out(out, args.force)
     t0 = time.perf_counter()
-    result = _run_one(args.scenario, args, sets)
+    result = _run_one(loaded, args)
     folder = write_run(result, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
     print(format_talks(result) if result.talks_only else format_summary(result))
     from sim.output.plots import plots_for  # deferred: matplotlib loads on first plot
@@ -270,7 +266,7 @@ def cmd_compare(args) -> int:
     out = Path(args.out) if args.out else default_out("compare-" + "-".join(names)[:80])
     _clean_leftovers(out)
     check_out(out, args.force)
-    results = [_run_one(p, args, sets) for p in args.scenarios]
+    results = [_run_one(s, args) for s in loaded]
     folder = write_compare(results, out, force=args.force, plots=not args.no_plots, fmt=args.format, command=sys.argv)
     print(format_compare(results))
     print(

@@ -118,6 +118,44 @@ def check_memory(loaded: LoadedScenario, replicates: int, weeks: int, keep_traje
         )
 
 
+def ensemble_settings(
+    loaded: LoadedScenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    keep_trajectories: bool = False,
+) -> tuple[int, int, int]:
+    """An ensemble's size, seed and horizon: defaults, range checks and the memory guard, in one place.
+
+    :func:`run` calls it first; the CLI calls it to refuse every ensemble of a comparison before running any.
+
+    Args:
+        loaded: The scenario (its ``settings`` give the defaults).
+        replicates: Ensemble size as given (None: the scenario's).
+        seed: Root seed as given (None: the scenario's).
+        weeks: Horizon as given (None: the scenario's).
+        keep_trajectories: Count the kept trajectories in the memory guard.
+
+    Returns:
+        ``(replicates, seed, weeks)``.
+
+    Raises:
+        RunError: a size or seed out of range, or an ensemble too large for the memory budget.
+    """
+    st = loaded.spec.settings
+    n = int(replicates if replicates is not None else st.replicates)
+    seed = int(seed if seed is not None else st.seed)
+    weeks = int(weeks if weeks is not None else st.weeks)
+    if n < 1:
+        raise RunError(f"replicates must be at least 1, got {n}")
+    if weeks < 1:
+        raise RunError(f"weeks must be at least 1, got {weeks}")
+    if seed < 0:
+        raise RunError(f"seed must be a non-negative integer, got {seed}")
+    check_memory(loaded, n, weeks, keep_trajectories)
+    return n, seed, weeks
+
+
 def run(
     scenario: LoadedScenario | str | Path,
     replicates: int | None = None,
@@ -149,17 +187,7 @@ def run(
     loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario)
     if set:
         loaded = loaded.with_overrides(set)
-    st = loaded.spec.settings
-    n = int(replicates if replicates is not None else st.replicates)
-    seed = int(seed if seed is not None else st.seed)
-    weeks = int(weeks if weeks is not None else st.weeks)
-    if n < 1:
-        raise RunError(f"replicates must be at least 1, got {n}")
-    if weeks < 1:
-        raise RunError(f"weeks must be at least 1, got {weeks}")
-    if seed < 0:
-        raise RunError(f"seed must be a non-negative integer, got {seed}")
-    check_memory(loaded, n, weeks, keep_trajectories)
+    n, seed, weeks = ensemble_settings(loaded, replicates, seed, weeks, keep_trajectories)
     keep = None
     if keep_trajectories:  # filled week by week, each chunk its own slice of replicates
         keep = {k: np.empty(shape, dtype=dt) for k, (shape, dt) in trajectory_layout(loaded, n, weeks).items()}
