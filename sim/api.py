@@ -545,8 +545,10 @@ def compare(
         seed = done.seed if seed is None else seed
         weeks = done.weeks if weeks is None else weeks
     results = [
-        Run(_result(r))
-        if isinstance(r, Run | RunResult)
+        r
+        if isinstance(r, Run)
+        else Run(r)
+        if isinstance(r, RunResult)
         else run(r, replicates=replicates, seed=seed, weeks=weeks, set=set)
         for r in runs
     ]
