@@ -39,7 +39,7 @@ from sim.output import runfolder
 from sim.output.report import compact_summary_html, esc, pct, pct_interval, scenario_html, write_report
 from sim.output.runfolder import COMPARE_COLUMNS, compare_row, write_compare
 from sim.scenario import importers, provenance
-from sim.scenario.loader import LoadedScenario, load
+from sim.scenario.loader import ALL_OUTCOMES, LoadedScenario, load
 from sim.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -188,7 +188,7 @@ class RunPlots:
         return plots.quad_map(self._r)
 
     def _protocol(self, what: str, proto: str) -> None:
-        if not self._r.talks_only or self._r.summary.get("protocol") != proto:
+        if not self._r.talks_only or self._r.summary_info.protocol != proto:
             raise RunError(f"{what}() is for talks-only runs of protocol {proto}")
 
     def all(self) -> dict[str, Figure]:
@@ -285,7 +285,7 @@ class Run:
             f"{r.name}: {r.replicates:,} replicates, seed {r.seed}, {steps}, "
             f"protocol {info.protocol}, model time {r.elapsed_s:.2f} s"
         )
-        return compact_summary_html(r.summary, r.scenario.spec.title or r.name, detail)
+        return compact_summary_html(info, r.scenario.spec.title or r.name, detail)
 
 
 def _result(r: Run | RunResult) -> RunResult:
@@ -332,6 +332,105 @@ def run(
 def write_run(result: Run | RunResult, out: str | Path, **kwargs: Any) -> Path:
     """Write a run folder as ``negsim run`` does (:func:`sim.output.runfolder.write_run`); returns the folder."""
     return runfolder.write_run(_result(result), out, **kwargs)
+
+
+def run_to_folder(
+    scenario: LoadedScenario | str | Path,
+    out: str | Path | None = None,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
+    keep_trajectories: bool = False,
+    force: bool = False,
+    plots: bool = True,
+    fmt: str = "png",
+    progress: Callable[[int, int], None] | None = None,
+    command: list[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Run, Path]:
+    """What ``negsim run`` does: validate, refuse before any work, run, write the run folder.
+
+    Everything that can be refused is refused before the model starts: the scenario, the ensemble's
+    size and memory (:func:`sim.engine.runner.ensemble_settings`) and the output folder
+    (an existing non-empty folder without ``force``).
+
+    Args:
+        scenario: A loaded scenario or a path to one.
+        out: The run folder (default: a new folder under ``runs/`` named after the scenario).
+        replicates: Ensemble size (default: the scenario's).
+        seed: Root seed (default: the scenario's).
+        weeks: Horizon in weeks (default: the scenario's).
+        set: Overrides ``{"actors.us.resolve": 0.7}``.
+        keep_trajectories: Also write ``replicate_trajectories.npz``.
+        force: Replace an existing non-empty ``out``.
+        plots: Write the plots.
+        fmt: Plot format: ``png``, ``svg`` or ``pdf``.
+        progress: Called as ``progress(week, weeks)`` while the model runs.
+        command: The command line, for the manifest.
+        log: Receives one-line notes (leftovers of killed runs removed); default: dropped.
+
+    Returns:
+        ``(run, folder)``.
+    """
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load(scenario, overrides=set)
+    if set and isinstance(scenario, LoadedScenario):
+        loaded = loaded.with_overrides(set)
+    runner.ensemble_settings(loaded, replicates, seed, weeks, keep_trajectories)
+    folder = _checked_out(out, loaded.name, force, log)
+    r = runner.run(
+        loaded, replicates=replicates, seed=seed, weeks=weeks, progress=progress, keep_trajectories=keep_trajectories
+    )
+    return Run(r), runfolder.write_run(r, folder, force=force, plots=plots, fmt=fmt, command=command)
+
+
+def compare_to_folder(
+    scenarios: Sequence[LoadedScenario | str | Path],
+    out: str | Path | None = None,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
+    force: bool = False,
+    plots: bool = True,
+    fmt: str = "png",
+    progress: Callable[[int, int], None] | None = None,
+    command: list[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Comparison, Path]:
+    """What ``negsim compare`` does: every scenario checked before any runs, then run, then one folder.
+
+    Args are those of :func:`run_to_folder`; the same ensemble settings apply to every scenario.
+
+    Returns:
+        ``(comparison, folder)``.
+
+    Raises:
+        RunError: scenarios with the same name (their sub-folders would clash), or any refusal of
+            :func:`run_to_folder`, before anything runs.
+    """
+    loaded = [s if isinstance(s, LoadedScenario) else load(s, overrides=set) for s in scenarios]
+    names = [s.name for s in loaded]
+    if len(names) != len(dict.fromkeys(names)):
+        raise RunError(f"compare needs scenarios with distinct names, got {', '.join(names)}")
+    for s in loaded:
+        runner.ensemble_settings(s, replicates, seed, weeks)
+    folder = _checked_out(out, "compare-" + "-".join(names)[:80], force, log)
+    results = [runner.run(s, replicates=replicates, seed=seed, weeks=weeks, progress=progress) for s in loaded]
+    written = write_compare(results, folder, force=force, plots=plots, fmt=fmt, command=command)
+    return Comparison([Run(r) for r in results]), written
+
+
+def _checked_out(out: str | Path | None, name: str, force: bool, log: Callable[[str], None] | None) -> Path:
+    """The output folder, after removing leftovers of killed runs into it and refusing to overwrite."""
+    folder = Path(out) if out else runfolder.default_out(name)
+    for msg in runfolder.clean_leftovers(folder):
+        if log is not None:
+            log(msg)
+    runfolder.check_out(folder, force)
+    return folder
 
 
 def scenario_repr_html(loaded: LoadedScenario) -> str:
@@ -451,9 +550,10 @@ class Comparison:
 
         rows = []
         for label, r in zip(self.labels, self.results, strict=True):
-            for kind, per in (r.summary.get("forecast") or {}).items():
+            s = r.summary_info
+            for kind, per in s.forecast.items():
                 for iid, v in per.items():
-                    rows.append([label, r.name, r.summary.get("protocol"), kind, iid, v])
+                    rows.append([label, r.name, s.protocol, kind, iid, v])
         return pd.DataFrame(rows, columns=["run", "scenario", "protocol", "forecast", "issue", "value"])
 
     def write(self, out: str | Path, **kwargs: Any) -> Path:
@@ -465,7 +565,7 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         r0 = self.results[0]
-        cap = esc(f"{len(self.results)} runs, {r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks")
+        cap = esc(f"{len(self.results)} runs, {r0.caption(each=True)}")
         if any(r.talks_only for r in self.results):
             return f"<div><b>{cap}</b>{self.table.to_html(float_format=lambda x: f'{x:,.4g}')}</div>"
         head = (
@@ -475,20 +575,16 @@ class Comparison:
         )
         body = []
         for label, r in zip(self.labels, self.results, strict=True):
-            s = r.summary
-            sh = s["outcome_shares"]
-            med = s["median_weeks_to_ceasefire"]
+            s = r.summary_info
+            med = s.median_weeks_to_ceasefire
             cells = [
-                pct(s["p_ceasefire"]),
-                pct_interval(s["p_ceasefire_95"]),
+                pct(s.p_ceasefire),
+                pct_interval(s.p_ceasefire_95),
                 "n/a" if med is None else f"{med:.0f}",
-                pct(s["ceasefire_survival_52w"]),
-                pct_interval(s["ceasefire_survival_52w_95"]),
-                pct(s["p_collapse_within_horizon"]),
-                *(
-                    pct(sh[k])
-                    for k in ("nato_entry", "reassurance_backstop", "reassurance_only", "aid_only", "no_agreement")
-                ),
+                pct(s.ceasefire_survival_52w),
+                pct_interval(s.ceasefire_survival_52w_95),
+                pct(s.p_collapse_within_horizon),
+                *(pct(s.outcome_shares[k]) for k in ALL_OUTCOMES),
             ]
             body.append(
                 f"<tr><th>{esc(label)}</th>"
@@ -504,7 +600,7 @@ def _labels(results: Sequence[RunResult]) -> list[str]:
     for r in results:
         label = r.name
         if names.count(r.name) > 1:
-            label = f"{r.name} ({r.summary.get('protocol')})"
+            label = f"{r.name} ({r.summary_info.protocol})"
         out.append(label)
     seen: dict[str, int] = {}
     final = []

@@ -24,7 +24,7 @@ def test_agents_are_mesa_agents_one_per_actor(backstop):
     assert [a.key for a in m.agents] == ["ukraine", "us", "russia", "uk_europe"]
     assert all(isinstance(a, mesa.Agent) for a in m.agents)
     # agents hold views into the model's replicate arrays
-    a = m.agent_list[2]
+    a = list(m.agents)[2]
     assert np.shares_memory(a.position, m.positions)
     assert a.position.shape == (10, 5)
 

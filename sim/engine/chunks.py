@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from sim.engine.agents import ActorAgent
 from sim.engine.model import NegotiationModel
 from sim.scenario.loader import LoadedScenario
 
@@ -100,13 +101,12 @@ def release(model: NegotiationModel) -> None:
     Mesa 3 keeps a class-level ``Agent._ids`` registry keyed by model, which holds every model ever
     created (and with it all of its replicate arrays); drop this model's entry and its agents.
     """
-    for cls in type(model.agent_list[0]).__mro__ if model.agent_list else ():
+    for cls in ActorAgent.__mro__:
         ids = cls.__dict__.get("_ids")
         if isinstance(ids, dict):
             ids.pop(model, None)
     if hasattr(model, "remove_all_agents"):
         model.remove_all_agents()
-    model.agent_list.clear()
 
 
 def _absorb(acc: SimpleNamespace | None, m: NegotiationModel, size: int, n: int) -> SimpleNamespace:

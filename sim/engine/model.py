@@ -57,7 +57,8 @@ class NegotiationModel(mesa.Model):
         self.hazard_rng = np.random.default_rng(hazard_ss)
         self.sampled: dict[str, np.ndarray] = {}
         self._build()
-        self.agent_list = [ActorAgent(self, key, i) for i, key in enumerate(self.actor_ids)]
+        for i, key in enumerate(self.actor_ids):  # Mesa registers each agent in self.agents, in actor order
+            ActorAgent(self, key, i)
         proto = self.spec.negotiation.protocol
         self.protocol = get_protocol(proto.name, dict(proto.model_extra or {}))
         self.protocol.start(self)
@@ -78,10 +79,28 @@ class NegotiationModel(mesa.Model):
         return arr
 
     def _build(self) -> None:
-        s, n = self.spec, self.n
+        """Every replicate's parameters and starting state, from the scenario, in the order of its sections."""
+        self._build_issues()
+        self._build_actors()
+        self._build_talks()
+        self.war_enabled = self.spec.war is not None
+        if not self.war_enabled:  # talks only: no battlefield, costs or deterrence
+            n, A = self.n, len(self.actor_ids)
+            self.state = np.full(n, WAR, dtype=np.int8)
+            self.talking = np.ones(n, dtype=bool)
+            self.balance = np.full(n, np.nan)
+            self.spend = np.zeros((A, n))
+            self.losses = np.zeros((A, n))
+            return
+        self._build_war()
+        self._build_deterrence()
+        self._build_war_state()
+
+    def _build_issues(self) -> None:
+        """Issues: ids, scales (unit scale inside the model), labelled points, the status quo."""
+        s = self.spec
         self.actor_ids = list(s.actors)
         self.issue_ids = list(s.issues)
-        A, I = len(self.actor_ids), len(self.issue_ids)
         issues = [s.issues[i] for i in self.issue_ids]
         self.lo = np.array([iss.lo for iss in issues])
         self.hi = np.array([iss.hi for iss in issues])
@@ -90,6 +109,10 @@ class NegotiationModel(mesa.Model):
         sq = np.array([iss.status_quo for iss in issues])
         self.status_quo = core.to_unit(sq, self.lo, self.hi)
 
+    def _build_actors(self) -> None:
+        """Actors: capability, resolve, risk, positions and saliences, red lines, vetoes, leverage, guarantees."""
+        s, n = self.spec, self.n
+        A, I = len(self.actor_ids), len(self.issue_ids)
         self.capability = np.zeros((A, n))
         self.resolve = np.zeros((A, n))
         self.exponent = np.zeros((A, n))
@@ -166,6 +189,9 @@ class NegotiationModel(mesa.Model):
         ]
         self.has_red_lines = np.array([bool(s.actors[a].red_lines) for a in self.actor_ids], dtype=bool)
 
+    def _build_talks(self) -> None:
+        """Talks: the mediator's draft weights, concessions, fixed issues, the evaluation's constant parts."""
+        s = self.spec
         neg = s.negotiation
         med = neg.protocol.mediator
         self.mediator = self.actor_ids.index(med) if med is not None else None
@@ -186,14 +212,10 @@ class NegotiationModel(mesa.Model):
         self.draft_total = np.einsum("ani->ni", self.draft_weights)  # the draft's denominator, constant over time
         self._init_evaluation()
 
-        self.war_enabled = s.war is not None
-        if not self.war_enabled:  # talks only: no battlefield, costs or deterrence
-            self.state = np.full(n, WAR, dtype=np.int8)
-            self.talking = np.ones(n, dtype=bool)
-            self.balance = np.full(n, np.nan)
-            self.spend = np.zeros((A, n))
-            self.losses = np.zeros((A, n))
-            return
+    def _build_war(self) -> None:
+        """The war: its sides, battlefield dynamics, aid and its donors, and what each outcome of fighting is worth."""
+        s, n = self.spec, self.n
+        A = len(self.actor_ids)
         w = s.war
         self.side_a = self.actor_ids.index(w.sides[0])
         self.side_b = self.actor_ids.index(w.sides[1])
@@ -220,6 +242,9 @@ class NegotiationModel(mesa.Model):
             [core.utility(self.outcome_b, self.ideal[a], self.weights[a], self.exponent[a]) for a in range(A)]
         )
 
+    def _build_deterrence(self) -> None:
+        """Deterrence: challenger and defender, the collapse hazard's parameters, the outcome classes."""
+        s = self.spec
         d = s.deterrence
         self.challenger = self.actor_ids.index(d.challenger)
         self.defender = self.actor_ids.index(d.defender)
@@ -233,6 +258,11 @@ class NegotiationModel(mesa.Model):
         self.class_points = core.to_unit(np.array(sorted(o.classes)), iss.lo, iss.hi)
         self.class_of_point = np.array([OUTCOME_CLASSES.index(o.classes[p]) for p in sorted(o.classes)])
 
+    def _build_war_state(self) -> None:
+        """Every replicate at war in week 0: states, costs, records of the first ceasefire, the war's weekly rates."""
+        s, n = self.spec, self.n
+        A, I = len(self.actor_ids), len(self.issue_ids)
+        neg = s.negotiation
         self.state = np.full(n, WAR, dtype=np.int8)
         self.talks_from = np.full(n, neg.start_week, dtype=np.int64)
         self.renegotiation_delay = neg.renegotiation_delay_weeks
@@ -416,7 +446,7 @@ class NegotiationModel(mesa.Model):
         changed = core.changes_status_quo(self.proposal, self.status_quo)  # (N, I)
         engaged = core.veto_engaged(changed, self.veto.T)  # (N, A), every actor at once
         veto_ok = np.ones(self.n, dtype=bool)
-        for agent in self.agent_list:
+        for agent in self.agents:
             veto_ok &= agent.accepts | ~engaged[:, agent.index]
         self.agreed_now = self.talking & veto_ok
         if self.agreed_now.any():
@@ -544,7 +574,7 @@ class NegotiationModel(mesa.Model):
         self.rec_state[t] = counts / self.n
         n_talking = np.count_nonzero(self.talking)
         if self.war_enabled and t > 0 and n_talking:
-            for agent in self.agent_list:  # share accepting among replicates in talks
+            for agent in self.agents:  # share accepting among replicates in talks
                 self.rec_accept[t, agent.index] = np.count_nonzero(agent.accepts & self.talking) / n_talking
         if self.keep is not None:
             self.keep_week(t)
@@ -573,5 +603,5 @@ class NegotiationModel(mesa.Model):
         votes = k["accepts"][t]  # (N, A)
         votes[...] = -1
         if t > 0:
-            for agent in self.agent_list:
+            for agent in self.agents:
                 votes[self.talking, agent.index] = agent.accepts[self.talking]

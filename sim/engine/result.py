@@ -71,6 +71,9 @@ class Summary:
         costs: Actor id → :class:`ActorCosts`.
         forecast: The protocol's forecast per issue, by kind (``mean``, ``median``, ``mode``).
         rounds_run: Talks only: rounds run (fewer than ``weeks`` when the protocol's stop rule fired).
+        stopped_early: Talks only: the protocol's stop rule ended the talks before ``weeks`` rounds.
+        protocol_params: Talks only: the protocol's parameters as given in the scenario.
+        forecast_by_round: Talks only: the forecast after each round, kind → one mapping issue → value per round.
         definitions: What each field means, as in ``summary.json``.
     """
 
@@ -96,6 +99,9 @@ class Summary:
     costs: Mapping[str, ActorCosts] = field(default_factory=dict)
     forecast: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     rounds_run: int | None = None
+    stopped_early: bool = False
+    protocol_params: Mapping[str, Any] = field(default_factory=dict)
+    forecast_by_round: Mapping[str, Sequence[Mapping[str, float | None]]] = field(default_factory=dict, repr=False)
     definitions: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -114,7 +120,13 @@ class Summary:
             "definitions": dict(s.get("definitions") or {}),
         }
         if talks:
-            return cls(**common, rounds_run=s.get("rounds_run"))
+            return cls(
+                **common,
+                rounds_run=s.get("rounds_run"),
+                stopped_early=bool(s.get("stopped_early", False)),
+                protocol_params=dict(s.get("protocol_params") or {}),
+                forecast_by_round={k: [dict(r) for r in v] for k, v in (s.get("forecast_by_round") or {}).items()},
+            )
         return cls(
             **common,
             p_ceasefire=s["p_ceasefire"],
@@ -200,6 +212,17 @@ class RunResult:
         """The scenario's short name."""
         return self.scenario.name
 
+    @property
+    def steps_label(self) -> str:
+        """How long the run went: ``"104 weeks"``, or ``"10 rounds"`` for talks only (rounds actually run)."""
+        if self.talks_only:
+            return f"{self.summary_info.rounds_run} rounds"
+        return f"{self.weeks} weeks"
+
+    def caption(self, each: bool = False) -> str:
+        """The ensemble caption of tables and plots: ``"2,000 replicates, seed 1, 104 weeks"`` (see :func:`caption`)."""
+        return caption(self.replicates, self.seed, self.steps_label, each=each)
+
     @functools.cached_property
     def summary_info(self) -> Summary:
         """The summary as a frozen :class:`Summary` with typed fields (``summary`` stays the ``summary.json`` dict)."""
@@ -234,14 +257,24 @@ class RunResult:
         p.text(run_line(self))
 
 
+def caption(replicates: int, seed: int, steps: str, *, each: bool = False) -> str:
+    """The caption of an ensemble, one wording everywhere: ``"2,000 replicates, seed 1, 104 weeks"``.
+
+    Args:
+        replicates: Ensemble size.
+        seed: Root seed.
+        steps: The horizon as text, e.g. ``"104 weeks"`` or ``"10 rounds"``.
+        each: Several ensembles of this size (``"2,000 replicates each, ..."``), as in comparisons.
+    """
+    noun = "replicate" if replicates == 1 else "replicates"
+    return f"{replicates:,} {noun}{' each' if each else ''}, seed {seed}, {steps}"
+
+
 def run_line(r: RunResult) -> str:
     """A run in one line: settings and its headline numbers."""
-    s = r.summary
-    head = f"<RunResult {r.name}: {r.replicates:,} replicates, seed {r.seed}, "
+    s = r.summary_info
+    head = f"<RunResult {r.name}: {r.caption()}, protocol {s.protocol}"
     if r.talks_only:
-        return head + f"{s.get('rounds_run')} rounds, protocol {s.get('protocol')}, forecast {s.get('forecast')}>"
-    s52 = s["ceasefire_survival_52w"]
-    return head + (
-        f"{r.weeks} weeks, protocol {s['protocol']}: ceasefire {s['p_ceasefire']:.1%}, "
-        f"holds 52 weeks {'n/a' if s52 is None else f'{s52:.1%}'}>"
-    )
+        return head + f", forecast {r.summary['forecast']}>"
+    s52 = s.ceasefire_survival_52w
+    return head + f": ceasefire {s.p_ceasefire:.1%}, holds 52 weeks {'n/a' if s52 is None else f'{s52:.1%}'}>"

@@ -85,12 +85,10 @@ def metric_names(loaded: LoadedScenario, weeks: int, durable: tuple[int, int] = 
 
 
 def point_metrics(result: RunResult, durable: tuple[int, int] = (52, 104)) -> dict[str, float | None]:
-    """Scalar metrics of one ensemble (a :class:`sim.engine.runner.RunResult`); None where undefined."""
-    s = result.summary
+    """Scalar metrics of one ensemble (from its typed :class:`~sim.engine.result.Summary`); None where undefined."""
+    s = result.summary_info
     if result.talks_only:
-        return {
-            f"forecast_{k}_{iid}": _num(v) for k, per_issue in s["forecast"].items() for iid, v in per_issue.items()
-        }
+        return {f"forecast_{k}_{iid}": _num(v) for k, per_issue in s.forecast.items() for iid, v in per_issue.items()}
 
     out: dict[str, float | None] = {}
     n = result.replicates
@@ -107,19 +105,19 @@ def point_metrics(result: RunResult, durable: tuple[int, int] = (52, 104)) -> di
             lo, hi = core.wilson_interval(k, n)
             out[f"{m}_lo"], out[f"{m}_hi"] = round(lo, 6), round(hi, 6)
             continue
-        out[m] = _num(s.get(m))
+        out[m] = _num(getattr(s, m))
         if m == "p_ceasefire_at_horizon":
             k = int(np.count_nonzero(result.outcomes["final_state"] == "ceasefire"))  # exact, not the rounded share
             lo, hi = core.wilson_interval(k, n)
             out[f"{m}_lo"], out[f"{m}_hi"] = round(lo, 6), round(hi, 6)
         elif m in _WITH_INTERVAL:
-            pair = s.get(f"{m}_95") or [None, None]
+            pair = getattr(s, f"{m}_95") or (None, None)
             out[f"{m}_lo"], out[f"{m}_hi"] = _num(pair[0]), _num(pair[1])
     for c in ALL_OUTCOMES:
-        out[f"share_{c}"] = _num(s["outcome_shares"].get(c))
-    for aid, cost in s["costs"].items():
-        out[f"spending_bn_{aid}"] = _num(cost["spending_bn"])
-        out[f"losses_{aid}"] = _num(cost["losses_index"])
+        out[f"share_{c}"] = _num(s.outcome_shares.get(c))
+    for aid, cost in s.costs.items():
+        out[f"spending_bn_{aid}"] = _num(cost.spending_bn)
+        out[f"losses_{aid}"] = _num(cost.losses_index)
     return out
 
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from sim.scenario.loader import OUTCOME_LABELS
+
 if TYPE_CHECKING:  # pragma: no cover
     from sim.engine.result import RunResult
 
@@ -23,13 +25,8 @@ STATE_COLOURS = {
     "Ceasefire holding": "#009E73",
     "War resumed after collapse": "#CC79A7",
 }
-CLASS_LABELS = {
-    "nato_entry": "NATO entry",
-    "reassurance_backstop": "Reassurance force\n+ US backstop",
-    "reassurance_only": "Reassurance force\nonly",
-    "aid_only": "Aid only",
-    "no_agreement": "No agreement",
-}
+CLASS_LABELS = {k: textwrap.fill(v, 17) for k, v in OUTCOME_LABELS.items()}
+"""Outcome labels broken over lines for bar charts."""
 LINESTYLES = ["-", "--", "-.", ":"]
 
 
@@ -44,14 +41,8 @@ def actor_colour(index: int) -> str:
 
 
 def _title(fig: Figure, result: RunResult, what: str) -> None:
-    spec = result.scenario.spec
-    name = spec.title or result.name
-    reps = f"{result.replicates:,} replicate{'s' if result.replicates != 1 else ''}"
-    if result.talks_only:
-        steps = f"{result.summary.get('rounds_run', result.weeks)} rounds"
-    else:
-        steps = f"{result.weeks} weeks"
-    fig.suptitle(f"{name}: {what}\n{reps}, seed {result.seed}, {steps}", fontsize=11)
+    name = result.scenario.spec.title or result.name
+    fig.suptitle(f"{name}: {what}\n{result.caption()}", fontsize=11)
 
 
 def positions(result: RunResult) -> Figure:
@@ -144,8 +135,9 @@ def outcomes(result: RunResult) -> Figure:
     fig = Figure(figsize=(8, 4.6), layout="constrained")
     ax = fig.subplots()
     names = list(CLASS_LABELS)
-    shares = np.array([result.summary["outcome_shares"][k] for k in names]) * 100
-    ci = np.array([result.summary["outcome_shares_95"][k] for k in names]) * 100
+    info = result.summary_info
+    shares = np.array([info.outcome_shares[k] for k in names]) * 100
+    ci = np.array([info.outcome_shares_95[k] for k in names]) * 100
     err = np.vstack([shares - ci[:, 0], ci[:, 1] - shares])
     colours = ["#0072B2", "#009E73", "#E69F00", "#D55E00", "#999999"]
     bars = ax.bar(range(len(names)), shares, color=colours, yerr=err, capsize=4, ecolor="#333333")
@@ -178,10 +170,10 @@ def survival(result: RunResult) -> Figure:
     """Kaplan-Meier survival of the first ceasefire (censored at the horizon), 95% band."""
     fig = Figure(figsize=(8, 4.6), layout="constrained")
     ax = fig.subplots()
-    n_cf = int(round(result.summary["p_ceasefire"] * result.replicates))
+    n_cf = int(round(result.summary_info.p_ceasefire * result.replicates))
     if n_cf:
         _km(ax, result.survival, "#009E73", f"First ceasefire ({n_cf:,} replicates reached one)")
-        s52 = result.summary["ceasefire_survival_52w"]
+        s52 = result.summary_info.ceasefire_survival_52w
         ax.axvline(52, color="#555555", lw=1, ls=":")
         if s52 is not None:
             ax.annotate(
@@ -296,8 +288,7 @@ def rounds(result: RunResult) -> Figure:
         (h,) = axes[0].plot([], [], color="#999999", lw=1.2)
         handles = {"Actors (grey)": h, **handles}
     fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=min(len(handles), 5), fontsize=9)
-    proto = result.summary.get("protocol", "")
-    _title(fig, result, f"positions by round, protocol {proto}")
+    _title(fig, result, f"positions by round, protocol {result.summary_info.protocol}")
     return fig
 
 
@@ -357,7 +348,7 @@ def plots_for(result: RunResult) -> dict:
     if not result.talks_only:
         return SINGLE_PLOTS
     out = {"rounds": rounds}
-    proto = result.summary.get("protocol")
+    proto = result.summary_info.protocol
     if proto == "smp":
         out["win_probability"] = win_probability
     if proto == "bdm":
@@ -370,7 +361,7 @@ def compare_survival(results: list[RunResult]) -> Figure:
     fig = Figure(figsize=(8.5, 5), layout="constrained")
     ax = fig.subplots()
     for k, r in enumerate(results):
-        n_cf = int(round(r.summary["p_ceasefire"] * r.replicates))
+        n_cf = int(round(r.summary_info.p_ceasefire * r.replicates))
         label = f"{r.scenario.spec.title or r.name} (n={n_cf:,})"
         if n_cf:
             _km(
@@ -396,8 +387,7 @@ def compare_survival(results: list[RunResult]) -> Figure:
     ax.grid(alpha=0.3)
     r0 = results[0]
     fig.suptitle(
-        f"Does the ceasefire hold? Kaplan-Meier survival of the first ceasefire, 95% bands\n"
-        f"{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        f"Does the ceasefire hold? Kaplan-Meier survival of the first ceasefire, 95% bands\n{r0.caption(each=True)}",
         fontsize=11,
     )
     return fig
@@ -410,8 +400,8 @@ def compare_outcomes(results: list[RunResult]) -> Figure:
     names = list(CLASS_LABELS)
     width = 0.8 / len(results)
     for k, r in enumerate(results):
-        shares = np.array([r.summary["outcome_shares"][c] for c in names]) * 100
-        ci = np.array([r.summary["outcome_shares_95"][c] for c in names]) * 100
+        shares = np.array([r.summary_info.outcome_shares[c] for c in names]) * 100
+        ci = np.array([r.summary_info.outcome_shares_95[c] for c in names]) * 100
         x = np.arange(len(names)) - 0.4 + width * (k + 0.5)
         ax.bar(
             x,
@@ -432,7 +422,7 @@ def compare_outcomes(results: list[RunResult]) -> Figure:
     ax.grid(axis="y", alpha=0.3)
     r0 = results[0]
     fig.suptitle(
-        f"Outcomes side by side\n{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        f"Outcomes side by side\n{r0.caption(each=True)}",
         fontsize=11,
     )
     return fig
@@ -460,8 +450,7 @@ def compare_states(results: list[RunResult]) -> Figure:
     ax.grid(alpha=0.3)
     r0 = results[0]
     fig.suptitle(
-        f"Peace over time: share of replicates in a ceasefire that still holds\n"
-        f"{r0.replicates:,} replicates each, seed {r0.seed}, {r0.weeks} weeks",
+        f"Peace over time: share of replicates in a ceasefire that still holds\n{r0.caption(each=True)}",
         fontsize=11,
     )
     return fig

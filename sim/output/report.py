@@ -26,10 +26,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.engine.result import Summary
 from sim.errors import RunError, ScenarioError
-from sim.output.runfolder import atomic_write_bytes
+from sim.fileio import atomic_write_bytes
 from sim.scenario import provenance
-from sim.scenario.loader import load
+from sim.scenario.loader import OUTCOME_LABELS, load
 from sim.scenario.provenance import format_value
 from sim.version import __version__
 
@@ -51,14 +52,6 @@ PLOT_ORDER = (
 )
 """Order of the plots on the page; plots not listed follow alphabetically."""
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
-CLASS_NAMES = {
-    "nato_entry": "NATO entry",
-    "reassurance_backstop": "Reassurance force + US backstop",
-    "reassurance_only": "Reassurance force only",
-    "aid_only": "Aid only",
-    "no_agreement": "No agreement",
-}
-
 CSS = """
 :root { color-scheme: light; --fg: #1d1f23; --muted: #5b6270; --line: #dde1e6; --alt: #f4f6f9; --accent: #0072B2; }
 * { box-sizing: border-box; }
@@ -154,14 +147,11 @@ def _table(head: list[str], rows: list[list[str]], *, caption: str = "", num_col
 # ----------------------------------------------------------------------------- summary tables
 
 
-def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
+def headline_rows(s: Summary) -> list[tuple[str, str, str]]:
     """The headline numbers of a war run: ``(what, estimate, 95% interval or range)``."""
-    s = summary
-    iqr = s.get("weeks_to_ceasefire_iqr")
-    med = s.get("median_weeks_to_ceasefire")
-    s52 = s.get("ceasefire_survival_52w")
+    iqr, med, s52 = s.weeks_to_ceasefire_iqr, s.median_weeks_to_ceasefire, s.ceasefire_survival_52w
     return [
-        ("Ceasefire agreed within the horizon", pct(s["p_ceasefire"]), pct_interval(s["p_ceasefire_95"])),
+        ("Ceasefire agreed within the horizon", pct(s.p_ceasefire), pct_interval(s.p_ceasefire_95)),
         (
             "Median weeks to the first ceasefire",
             num(med, "{:.0f}"),
@@ -169,51 +159,53 @@ def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
         ),
         (
             "First ceasefire still holds after 52 weeks",
-            pct(s52) if s52 is not None else ("n/a (no ceasefire)" if not s["p_ceasefire"] else "n/a"),
-            pct_interval(s.get("ceasefire_survival_52w_95")),
+            pct(s52) if s52 is not None else ("n/a (no ceasefire)" if not s.p_ceasefire else "n/a"),
+            pct_interval(s.ceasefire_survival_52w_95),
         ),
         (
             "First ceasefire collapses within the horizon",
-            pct(s.get("p_collapse_within_horizon")),
-            pct_interval(s.get("p_collapse_within_horizon_95")),
+            pct(s.p_collapse_within_horizon),
+            pct_interval(s.p_collapse_within_horizon_95),
         ),
-        ("In a holding ceasefire at the horizon", pct(s.get("p_ceasefire_at_horizon")), ""),
-        ("At war again after a collapse, at the horizon", pct(s.get("p_at_war_after_collapse_at_horizon")), ""),
+        ("In a holding ceasefire at the horizon", pct(s.p_ceasefire_at_horizon), ""),
+        ("At war again after a collapse, at the horizon", pct(s.p_at_war_after_collapse_at_horizon), ""),
     ]
 
 
-def summary_tables(summary: dict, actor_names: dict[str, str] | None = None) -> str:
+def summary_tables(s: Summary, actor_names: dict[str, str] | None = None) -> str:
     """The summary of a run as HTML tables: headline numbers, outcomes and costs (war runs) or forecasts."""
-    if "p_ceasefire" not in summary:
-        return forecast_table(summary)
+    if s.talks_only:
+        return forecast_table(s)
     names = actor_names or {}
     head = _table(
         ["", "estimate", "95% interval"],
-        [[esc(a), esc(b), f'<span class="ci">{esc(c)}</span>'] for a, b, c in headline_rows(summary)],
+        [[esc(a), esc(b), f'<span class="ci">{esc(c)}</span>'] for a, b, c in headline_rows(s)],
         caption="Ceasefire: how likely, how soon, how durable",
         num_cols=(1,),
     )
-    shares = summary["outcome_shares"]
-    ci = summary["outcome_shares_95"]
     out = _table(
         ["arrangement", "share", "95% interval"],
         [
-            [esc(CLASS_NAMES.get(k, k)), esc(pct(shares[k])), f'<span class="ci">{esc(pct_interval(ci.get(k)))}</span>']
-            for k in _ordered(shares, CLASS_NAMES)
+            [
+                esc(OUTCOME_LABELS.get(k, k)),
+                esc(pct(s.outcome_shares[k])),
+                f'<span class="ci">{esc(pct_interval(s.outcome_shares_95.get(k)))}</span>',
+            ]
+            for k in _ordered(s.outcome_shares, OUTCOME_LABELS)
         ],
         caption="Security arrangement of the first agreement",
         num_cols=(1,),
     )
     rows = []
-    for aid in _ordered(summary["costs"], names):
-        c = summary["costs"][aid]
+    for aid in _ordered(s.costs, names):
+        c = s.costs[aid]
         rows.append(
             [
                 esc(names.get(aid, aid)),
-                esc(num(c["spending_bn"])),
-                f'<span class="ci">{esc(_range(c.get("spending_bn_95")))}</span>',
-                esc(num(c["losses_index"])),
-                f'<span class="ci">{esc(_range(c.get("losses_index_95")))}</span>',
+                esc(num(c.spending_bn)),
+                f'<span class="ci">{esc(_range(c.spending_bn_95))}</span>',
+                esc(num(c.losses_index)),
+                f'<span class="ci">{esc(_range(c.losses_index_95))}</span>',
             ]
         )
     costs = _table(
@@ -240,24 +232,24 @@ def _range(pair: list | None) -> str:
     return f"{pair[0]:,.1f}–{pair[1]:,.1f}"
 
 
-def forecast_table(summary: dict) -> str:
+def forecast_table(s: Summary) -> str:
     """Talks only: the protocol's forecast per issue after the last round."""
-    fc = summary.get("forecast") or {}
+    fc = s.forecast
     keys = list(fc)
     issues = list(next(iter(fc.values()), {}))
     rows = [[esc(i)] + [esc(num(fc[k].get(i), "{:,.4g}")) for k in keys] for i in issues]
-    stop = " (stopped by the protocol's stop rule)" if summary.get("stopped_early") else ""
+    stop = " (stopped by the protocol's stop rule)" if s.stopped_early else ""
     return _table(
         ["issue", *[f"forecast: {esc(k)}" for k in keys]],
         rows,
-        caption=esc(f"Forecast of protocol {summary.get('protocol')} after {summary.get('rounds_run')} rounds{stop}"),
+        caption=esc(f"Forecast of protocol {s.protocol} after {s.rounds_run} rounds{stop}"),
         num_cols=range(1, len(keys) + 1),
     )
 
 
-def definitions(summary: dict) -> str:
+def definitions(s: Summary) -> str:
     """The summary's definitions as a definition list."""
-    d = summary.get("definitions") or {}
+    d = s.definitions
     if not d:
         return ""
     return (
@@ -267,16 +259,19 @@ def definitions(summary: dict) -> str:
     )
 
 
-def compact_summary_html(summary: dict, title: str, detail: str) -> str:
-    """One compact table for a notebook cell (``RunResult._repr_html_``)."""
+def compact_summary_html(s: Summary, title: str, detail: str) -> str:
+    """One compact table for a notebook cell (the HTML view of a run in :mod:`sim.api`)."""
     cap = f"<b>{esc(title)}</b><br><small>{esc(detail)}</small>"
-    if "p_ceasefire" not in summary:
-        return forecast_table(summary).replace("<caption>", f"<caption>{cap}<br>", 1)
-    rows = [[esc(a), esc(b), esc(c)] for a, b, c in headline_rows(summary)]
-    ci = summary["outcome_shares_95"]
+    if s.talks_only:
+        return forecast_table(s).replace("<caption>", f"<caption>{cap}<br>", 1)
+    rows = [[esc(a), esc(b), esc(c)] for a, b, c in headline_rows(s)]
     rows += [
-        [esc(f"Outcome: {CLASS_NAMES.get(k, k)}"), esc(pct(summary["outcome_shares"][k])), esc(pct_interval(ci.get(k)))]
-        for k in _ordered(summary["outcome_shares"], CLASS_NAMES)
+        [
+            esc(f"Outcome: {OUTCOME_LABELS.get(k, k)}"),
+            esc(pct(s.outcome_shares[k])),
+            esc(pct_interval(s.outcome_shares_95.get(k))),
+        ]
+        for k in _ordered(s.outcome_shares, OUTCOME_LABELS)
     ]
     return _table(["", "estimate", "95% interval"], rows, caption=cap, num_cols=(1,))
 
@@ -545,6 +540,15 @@ def _read_json(path: Path) -> dict:
         raise RunError(f"cannot read {path}: {exc}") from None
 
 
+def _read_summary(path: Path) -> Summary:
+    """A run folder's ``summary.json`` as a typed :class:`Summary` (a clear error if it is not one)."""
+    data = _read_json(path)
+    try:
+        return Summary.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"{path} is not a negsim summary ({type(exc).__name__}: {exc})") from None
+
+
 def _scenario_for(man: dict, folder: Path) -> tuple[LoadedScenario | None, str | None]:
     """Reload the run's scenario (with its overrides) for the sources table; a note when that is not possible."""
     cands = [man.get("scenario_file_resolved"), man.get("scenario_file")]
@@ -582,7 +586,7 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _run_sections(folder: Path, summary: dict, man: dict, loaded: LoadedScenario | None, note: str | None) -> dict:
+def _run_sections(folder: Path, summary: Summary, man: dict, loaded: LoadedScenario | None, note: str | None) -> dict:
     names = {aid: a.name for aid, a in loaded.spec.actors.items()} if loaded else {}
     params = parameters_html(loaded) if loaded else ""
     if note:
@@ -595,18 +599,13 @@ def _run_sections(folder: Path, summary: dict, man: dict, loaded: LoadedScenario
     }
 
 
-def _meta_line(summary: dict, man: dict) -> str:
-    reps = summary.get("replicates", man.get("replicates"))
-    steps = (
-        f"{summary['rounds_run']} rounds"
-        if "rounds_run" in summary
-        else f"{summary.get('weeks', man.get('weeks'))} weeks"
-    )
+def _meta_line(s: Summary, man: dict) -> str:
+    steps = f"{s.rounds_run} rounds" if s.talks_only else f"{s.weeks} weeks"
     return (
-        f"scenario <code>{esc(summary.get('scenario', man.get('scenario')))}</code> · "
-        f"{reps:,} replicate{'' if reps == 1 else 's'} · "
-        f"seed {esc(summary.get('seed', man.get('seed')))} · {esc(steps)} · protocol "
-        f"<code>{esc(summary.get('protocol'))}</code><br>run {esc(man.get('created_utc', ''))}"
+        f"scenario <code>{esc(s.scenario)}</code> · "
+        f"{s.replicates:,} replicate{'' if s.replicates == 1 else 's'} · "
+        f"seed {esc(s.seed)} · {esc(steps)} · protocol "
+        f"<code>{esc(s.protocol)}</code><br>run {esc(man.get('created_utc', ''))}"
     )
 
 
@@ -622,11 +621,11 @@ def render_run(folder: str | Path, *, scenario: LoadedScenario | None = None, or
     man = _read_json(folder / "manifest.json")
     if "scenarios" in man:
         return render_compare(folder)
-    summary = _read_json(folder / "summary.json")
+    summary = _read_summary(folder / "summary.json")
     note = None
     if scenario is None:
         scenario, note = _scenario_for(man, folder)
-    title = summary.get("title") or summary.get("scenario") or folder.name
+    title = summary.title or summary.scenario or folder.name
     sec = _run_sections(folder, summary, man, scenario, note)
     desc = " ".join(scenario.spec.description.split()) if scenario else ""
     n_img = len(plot_files(folder))
@@ -688,10 +687,10 @@ def render_compare(folder: str | Path) -> str:
             parts.append(f'<section id="run-{esc(n)}"><h2>{esc(n)}</h2><p class="note">missing folder</p></section>')
             continue
         s_man = _read_json(sub / "manifest.json")
-        summary = _read_json(sub / "summary.json")
+        summary = _read_summary(sub / "summary.json")
         loaded, note = _scenario_for(s_man, sub)
         sec = _run_sections(sub, summary, s_man, loaded, note)
-        title = summary.get("title") or n
+        title = summary.title or n
         parts.append(
             f'<section id="run-{esc(n)}"><h2>{esc(title)}</h2><p class="meta">{_meta_line(summary, s_man)}</p>'
             f"{sec['summary']}{sec['plots']}"

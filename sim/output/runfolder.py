@@ -28,6 +28,7 @@ import numpy as np
 from sim.engine.result import TRAJECTORIES_FILE, TRAJECTORY_MEANING, RunResult
 from sim.errors import RunError
 from sim.fileio import atomic_write_blocks, atomic_write_bytes, atomic_write_npz, csv_bytes, json_bytes, save_figure
+from sim.scenario.loader import ALL_OUTCOMES
 
 DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv", "positions.csv")
 """Files that are byte-identical for the same scenario and seed."""
@@ -367,35 +368,26 @@ COMPARE_COLUMNS = [
     "survival_52w_lo",
     "survival_52w_hi",
     "p_collapse_within_horizon",
-    "nato_entry",
-    "reassurance_backstop",
-    "reassurance_only",
-    "aid_only",
-    "no_agreement",
+    *ALL_OUTCOMES,
 ]
 
 
 def compare_row(r: RunResult) -> list:
-    """One scenario's line in a comparison table."""
-    s = r.summary
-    ci = s["ceasefire_survival_52w_95"] or [None, None]
+    """One scenario's line in a comparison table (:data:`COMPARE_COLUMNS`; ``""`` where undefined)."""
+    s = r.summary_info
+    ci = s.ceasefire_survival_52w_95 or (None, None)
+
+    def cell(v: float | None) -> float | str:
+        return "" if v is None else v
+
     return [
         r.name,
-        s["p_ceasefire"],
-        *s["p_ceasefire_95"],
-        s["median_weeks_to_ceasefire"] if s["median_weeks_to_ceasefire"] is not None else "",
-        s["ceasefire_survival_52w"] if s["ceasefire_survival_52w"] is not None else "",
-        ci[0] if ci[0] is not None else "",
-        ci[1] if ci[1] is not None else "",
-        s["p_collapse_within_horizon"] if s["p_collapse_within_horizon"] is not None else "",
-        *(
-            s["outcome_shares"][k]
-            for k in (
-                "nato_entry",
-                "reassurance_backstop",
-                "reassurance_only",
-                "aid_only",
-                "no_agreement",
-            )
-        ),
+        s.p_ceasefire,
+        *s.p_ceasefire_95,
+        cell(s.median_weeks_to_ceasefire),
+        cell(s.ceasefire_survival_52w),
+        cell(ci[0]),
+        cell(ci[1]),
+        cell(s.p_collapse_within_horizon),
+        *(s.outcome_shares[k] for k in ALL_OUTCOMES),
     ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sim.engine.result import TRAJECTORIES_FILE
+from sim.engine.result import TRAJECTORIES_FILE, Summary
 from sim.engine.runner import run
 from sim.errors import RunError, ScenarioError
 from sim.output.runfolder import DATA_FILES, TEMP_NAME_RE, interrupted_leftovers, versions, write_compare, write_run
@@ -201,17 +201,14 @@ def _check_run_consistency(folder: Path, man: dict, rep: VerifyReport, prefix: s
     if bad:
         return
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        rep.add(INVALID, prefix + "summary.json", f"cannot be read: {exc}")
+        s = Summary.from_dict(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        rep.add(INVALID, prefix + "summary.json", f"cannot be read as a run summary: {type(exc).__name__}: {exc}")
         return
-    diffs = [
-        f"{k}: manifest {man.get(k)!r}, summary {summary.get(k)!r}"
-        for k in ("replicates", "seed", "weeks")
-        if man.get(k) != summary.get(k)
-    ]
-    if man.get("scenario") != summary.get("scenario"):
-        diffs.append(f"scenario: manifest {man.get('scenario')!r}, summary {summary.get('scenario')!r}")
+    settings = {"replicates": s.replicates, "seed": s.seed, "weeks": s.weeks}
+    diffs = [f"{k}: manifest {man.get(k)!r}, summary {v!r}" for k, v in settings.items() if man.get(k) != v]
+    if man.get("scenario") != s.scenario:
+        diffs.append(f"scenario: manifest {man.get('scenario')!r}, summary {s.scenario!r}")
     if "outcomes.csv" in outputs and isinstance(man.get("replicates"), int):
         rows = _count_lines(folder / "outcomes.csv") - 1
         if rows != man["replicates"]:

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from sim.rules import core
+from sim.rules.stats import weighted_median_rows
 
 PARAMS_CONFIG = ConfigDict(extra="forbid", frozen=True)
 """Protocol parameters: unknown keys are errors, values are frozen."""
@@ -69,30 +70,3 @@ class Protocol:
     def stopped(self) -> bool:
         """True when the protocol's own stop rule has ended the talks (SMP)."""
         return False
-
-
-def weighted_median_rows(positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted median per replicate and issue over actors: smallest x whose cumulative weight reaches half.
-
-    Args:
-        positions: ``(A, N, I)``.
-        weights: ``(A, N, I)`` non-negative (capability × salience).
-
-    Returns:
-        ``(N, I)``; where all weights are zero, the plain median.
-    """
-    order = np.argsort(positions, axis=0, kind="stable")
-    x = np.take_along_axis(positions, order, axis=0)
-    w = np.take_along_axis(weights, order, axis=0)
-    total = w.sum(axis=0)
-    w = np.where(total > 1e-12, w, 1.0)
-    total = w.sum(axis=0)
-    cum = np.empty_like(w)  # np.cumsum(w, axis=0) and np.argmax(hit, axis=0), row by row (several times faster)
-    cum[0] = w[0]
-    for a in range(1, len(w)):
-        np.add(cum[a - 1], w[a], out=cum[a])
-    hit = cum >= total / 2 - 1e-12 * total
-    idx = np.zeros(hit.shape[1:], dtype=np.intp)  # first actor reaching half the weight (0 if none does)
-    for a in range(len(hit) - 1, -1, -1):
-        idx[hit[a]] = a
-    return np.take_along_axis(x, idx[None], axis=0)[0]

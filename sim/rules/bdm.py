@@ -98,6 +98,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from sim.rules.stats import weighted_mean, weighted_median
+
 __all__ = [
     "CAPITULATION",
     "COMPROMISE",
@@ -334,56 +336,6 @@ class BDMHistory:
 # ---------------------------------------------------------------------------
 # static benchmarks (dtype-generic: float arrays, or object arrays of Fraction for exact results)
 # ---------------------------------------------------------------------------
-
-
-def weighted_mean(positions, weights):
-    """Compromise-model forecast ``sum(w x) / sum(w)`` on one issue.
-
-    With ``w = c s`` this is the compromise model's forecast (Van den Bos 1991; Achen 2006), the
-    "weighted mean" the reference reports after every round. Works on float arrays and, exactly, on object arrays of
-    :class:`fractions.Fraction`. If every weight is zero the plain mean is returned.
-
-    Args:
-        positions: ``(A,)`` positions on the issue scale (issue units).
-        weights: ``(A,)`` non-negative weights, e.g. capability x salience.
-
-    Returns:
-        The weighted mean, in issue units.
-    """
-    x = np.asarray(positions)
-    w = np.asarray(weights)
-    total = w.sum()
-    if total == 0:
-        return x.sum() / len(x)
-    return (w * x).sum() / total
-
-
-def weighted_median(positions, weights):
-    """Median-voter forecast: the smallest position at which the cumulative weight reaches half.
-
-    Positions are sorted ascending (stable) and ``w = c s`` accumulated; the result is the first
-    position with ``cum >= total / 2`` (a relative tolerance of 1e-12 on float input, none on exact
-    input). On one dimension with risk-neutral votes it is a Condorcet winner among the positions,
-    the median voter position of Bueno de Mesquita (1994) (Black 1948). If every weight is zero all
-    actors count equally.
-
-    Args:
-        positions: ``(A,)`` positions on the issue scale (issue units).
-        weights: ``(A,)`` non-negative weights.
-
-    Returns:
-        One of the given positions.
-    """
-    x = np.asarray(positions)
-    w = np.asarray(weights)
-    if w.sum() == 0:
-        w = np.ones(len(x), dtype=w.dtype if w.dtype == object else float)
-    order = np.argsort(x, kind="stable")
-    cum = np.cumsum(w[order])
-    total = cum[-1]
-    slack = 0 if cum.dtype == object else 1e-12 * total
-    idx = int(np.argmax(cum >= total / 2 - slack))
-    return x[order][idx]
 
 
 def pairwise_votes(positions, capability, salience, scale_range):

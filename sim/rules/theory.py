@@ -27,6 +27,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from sim.rules import stats
+
 __all__ = [
     "VICTORY_MODELS",
     "fearon_bargaining_range",
@@ -638,7 +640,7 @@ def weighted_mean(positions, weights) -> float:
             weights, or zero total weight.
     """
     x, w = _positions_weights(positions, weights)
-    mean = float(np.dot(w, x) / w.sum())
+    mean = float(stats.weighted_mean(x, w))
     return min(float(x.max()), max(float(x.min()), mean))  # guard against rounding
 
 
@@ -672,10 +674,4 @@ def weighted_median(positions, weights) -> float:
             weights, or zero total weight.
     """
     x, w = _positions_weights(positions, weights)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    cum = np.cumsum(w[order])
-    total = cum[-1]
-    half = 0.5 * total
-    idx = int(np.argmax(cum >= half - 1e-12 * total))
-    return float(xs[idx])
+    return float(stats.weighted_median(x, w))

@@ -40,6 +40,14 @@ SCHEMA_VERSION = 1
 OUTCOME_CLASSES = ("nato_entry", "reassurance_backstop", "reassurance_only", "aid_only")
 """Classes of an agreed package, from the agreed value of the arrangement issue."""
 ALL_OUTCOMES = (*OUTCOME_CLASSES, "no_agreement")
+OUTCOME_LABELS = {
+    "nato_entry": "NATO entry",
+    "reassurance_backstop": "Reassurance force + US backstop",
+    "reassurance_only": "Reassurance force only",
+    "aid_only": "Aid only",
+    "no_agreement": "No agreement",
+}
+"""How tables, plots and reports name each outcome of :data:`ALL_OUTCOMES`."""
 MAX_EXTENDS_DEPTH = 16
 MAX_AID_LEVEL = 1e6
 """Upper end allowed for the aid issue's scale (a multiple of ``war.aid_bn_per_week``)."""
