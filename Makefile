@@ -25,8 +25,8 @@ demo: setup
 	$(BIN)/negsim sweep scenarios/sweeps/backstop_heatmap.yaml
 
 lint: setup
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff format --check sim tests benchmarks tools
 	$(BIN)/lint-imports
 
 test: lint

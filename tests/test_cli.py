@@ -169,6 +169,14 @@ def test_validate_and_list(tmp_path, capsys):
     assert len(out.strip().splitlines()) == len(list((ROOT / "scenarios").glob("*.yaml")))
 
 
+def test_list_finds_the_bundled_scenarios_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here: the checkout's own are listed, by full path
+    code, out, _ = _run(["list"], capsys)
+    paths = [line.split()[0] for line in out.strip().splitlines()]
+    assert code == 0 and len(paths) == len(list((ROOT / "scenarios").glob("*.yaml")))
+    assert all(Path(p).is_file() and Path(p).parent == ROOT / "scenarios" for p in paths)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expect"),
     [

@@ -21,7 +21,7 @@ EXIT_ERROR = 1
 
 def bundled_dir() -> Path:
     """The bundled ``scenarios/`` folder (next to the package in a checkout, else the working dir)."""
-    here = Path(__file__).resolve().parent.parent / "scenarios"
+    here = Path(__file__).resolve().parents[2] / "scenarios"  # sim/cli/commands.py -> the checkout
     return here if here.is_dir() else Path("scenarios")
 
 

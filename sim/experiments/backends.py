@@ -101,15 +101,13 @@ def pool(plan: Plan, tasks: list[tuple], workers: int | None, dask: tuple | None
             initargs=(plan.base, os.environ.get("NEGSIM_TEST_DIE_ONCE")),
         )
         broken = False
+        futs: dict = {}
+        queue = list(pending.values())
+        ahead = 4 * n_workers  # bounded look-ahead keeps memory flat for huge designs
+        pos = 0
         try:
-            futs = {}
-            queue = list(pending.values())
-            ahead = 4 * n_workers  # bounded look-ahead keeps memory flat for huge designs
-            pos = 0
-            while pos < len(queue) and len(futs) < ahead:
-                futs[ex.submit(_pool_evaluate, queue[pos])] = queue[pos][0]
-                pos += 1
-            while futs:
+            pos, broken = _fill(ex, futs, queue, pos, ahead)
+            while futs and not broken:
                 done, _ = wait(list(futs), return_when=FIRST_COMPLETED)
                 for f in done:
                     i = futs.pop(f)
@@ -120,11 +118,8 @@ def pool(plan: Plan, tasks: list[tuple], workers: int | None, dask: tuple | None
                         continue
                     pending.pop(i, None)
                     yield res
-                if broken:
-                    break
-                while pos < len(queue) and len(futs) < ahead:
-                    futs[ex.submit(_pool_evaluate, queue[pos])] = queue[pos][0]
-                    pos += 1
+                if not broken:
+                    pos, broken = _fill(ex, futs, queue, pos, ahead)
         finally:
             ex.shutdown(wait=not broken, cancel_futures=True)
         if broken:
@@ -136,6 +131,20 @@ def pool(plan: Plan, tasks: list[tuple], workers: int | None, dask: tuple | None
                     "(worker processes re-import the script), or use backend='serial'"
                 )
             log(f"a worker process died; restarting the pool (restart {restarts} of 3), {len(pending)} points left")
+
+
+def _fill(ex: ProcessPoolExecutor, futs: dict, queue: list[tuple], pos: int, ahead: int) -> tuple[int, bool]:
+    """Submit tasks from ``queue[pos:]`` until ``ahead`` are in flight: ``(next pos, pool broke)``.
+
+    A worker that dies can break the pool before a submission as well as during a task.
+    """
+    while pos < len(queue) and len(futs) < ahead:
+        try:
+            futs[ex.submit(_pool_evaluate, queue[pos])] = queue[pos][0]
+        except BrokenProcessPool:
+            return pos, True
+        pos += 1
+    return pos, False
 
 
 def dask_client(workers: int | None, scheduler: str | None) -> tuple:

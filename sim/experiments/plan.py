@@ -262,10 +262,16 @@ def _short(v: Any) -> str:
 
 @dataclass
 class _Block:
+    """Where a sweep comes from: its ``sweep:`` block (None without one), file, key locations and scenario."""
+
     spec: SweepSpec | None
     file: str
     locs: dict
     scenario: Path
+
+    def line_of(self, *loc: Any) -> int | None:
+        """The line of ``sweep.<loc>`` in the file (None without a block, or if unknown)."""
+        return locate(self.locs, ("sweep", *loc), self.file)[1] if self.spec is not None else None
 
 
 def read_target(path: str | Path) -> _Block:
@@ -343,120 +349,18 @@ def make_plan(
     spec = block.spec
     base = load(block.scenario, overrides=sets or None)
     st = base.spec.settings
-
-    def line_of(*loc: Any) -> int | None:
-        return locate(block.locs, ("sweep", *loc), block.file)[1] if spec is not None else None
-
     d = design or (spec.design if spec else "grid")
     if d not in DESIGNS:
         raise ScenarioError(f"unknown design {d!r}", file="--design", allowed=", ".join(DESIGNS))
-    where_block = block.file
-    # ---- factors: (name, lo, hi, steps, label, where, line)
-    raw_factors: list[tuple[str, float, float, int | None, str | None, str, int | None]] = []
-    if vary:
-        for item in vary:
-            name, lo, hi, steps = parse_vary(item)
-            raw_factors.append((name, lo, hi, steps, None, f"--vary {item.strip()}", None))
-    elif spec is not None:
-        if spec.factors and spec.names:
-            raise ScenarioError(
-                "give factors: or names:/bounds: (SALib form), not both",
-                file=where_block,
-                line=line_of("names"),
-                path="sweep.names",
-            )
-        if spec.names is not None:
-            if spec.bounds is None or len(spec.bounds) != len(spec.names):
-                raise ScenarioError(
-                    f"names: has {len(spec.names)} entries but bounds: has "
-                    f"{0 if spec.bounds is None else len(spec.bounds)}",
-                    file=where_block,
-                    line=line_of("bounds"),
-                    path="sweep.bounds",
-                    allowed="one [LO, HI] per name",
-                )
-            if spec.labels is not None and len(spec.labels) != len(spec.names):
-                raise ScenarioError(
-                    f"labels: has {len(spec.labels)} entries for {len(spec.names)} names",
-                    file=where_block,
-                    line=line_of("labels"),
-                    path="sweep.labels",
-                )
-            for k, (name, (lo, hi)) in enumerate(zip(spec.names, spec.bounds, strict=True)):
-                label = spec.labels[k] if spec.labels else None
-                raw_factors.append((name, lo, hi, None, label, where_block, line_of("names", k)))
-        for name, fs in spec.factors.items():
-            raw_factors.append(
-                (name, fs.bounds[0], fs.bounds[1], fs.steps, fs.label, where_block, line_of("factors", name))
-            )
-    if not raw_factors:
-        raise ScenarioError(
-            "nothing to vary",
-            file=block.file,
-            allowed="--vary PATH=LO:HI[:STEPS], or a sweep: block with factors: in the file",
-        )
-    names = [f[0] for f in raw_factors]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ScenarioError(f"parameter varied twice: {', '.join(dup)}", file=raw_factors[0][5])
-    factors: list[Factor] = []
-    for name, lo, hi, steps, label, where, line in raw_factors:
-        if steps is not None and d != "grid":
-            raise ScenarioError(
-                f"STEPS applies to the grid design only, not {d}",
-                file=where,
-                line=line,
-                path=name,
-                allowed=f"PATH=LO:HI with --design {d} (its size is --samples)",
-            )
-        baseline, integer, note = _check_factor(base, name, lo, hi, where, line)
-        if d == "grid":
-            steps = steps or DEFAULT_STEPS
-            if integer:
-                steps = min(steps, int(hi - lo) + 1)
-        factors.append(Factor(name, float(lo), float(hi), steps, label, baseline, integer, note))
-    k = len(factors)
-    # ---- settings
-    n_samples = samples if samples is not None else (spec.samples if spec else None)
-    if d == "grid":
-        if samples is not None:
-            raise ScenarioError(
-                "the grid design takes steps per parameter, not --samples",
-                file="--samples",
-                allowed="--vary PATH=LO:HI:STEPS, or --design lhs|sobol|morris",
-            )
-        n_samples = None
-    else:
-        n_samples = n_samples or DEFAULT_SAMPLES[d]
-        where_s = "--samples" if samples is not None else block.file
-        line_s = None if samples is not None else line_of("samples")
-        if n_samples < 1:
-            raise ScenarioError(f"must be at least 1, got {n_samples}", file=where_s, path="samples")
-        if d in ("sobol", "morris") and k < 2:
-            raise ScenarioError(
-                f"the {d} design needs at least 2 varied parameters, got {k}",
-                file=where_s,
-                line=line_s,
-                allowed="a grid (response curve) for one parameter",
-            )
-        if d == "sobol" and (n_samples < 2 or n_samples & (n_samples - 1)):
-            lower = 1 << max(1, n_samples.bit_length() - 1)
-            raise ScenarioError(
-                f"Sobol' sampling needs N to be a power of two, got {n_samples}",
-                file=where_s,
-                line=line_s,
-                path="samples",
-                allowed=f"a power of two such as {lower} or {lower * 2}",
-            )
-        if d == "lhs" and n_samples < 2:
-            raise ScenarioError(f"a Latin hypercube needs at least 2 points, got {n_samples}", file=where_s)
+    factors = [_factor(base, src, d) for src in _factor_sources(block, vary)]
+    n_samples = _samples(block, d, samples, len(factors))
     second_order = spec.second_order if spec else True
     num_levels = spec.num_levels if spec else 4
     if d == "morris" and num_levels % 2:
         raise ScenarioError(
             f"num_levels must be even for Morris sampling, got {num_levels}",
             file=block.file,
-            line=line_of("num_levels"),
+            line=block.line_of("num_levels"),
             path="sweep.num_levels",
             allowed="an even number such as 4 or 6",
         )
@@ -471,36 +375,8 @@ def make_plan(
         raise ScenarioError(f"unknown seeding {seeding_!r}", file="--seeds", allowed="per_point, common")
     durable = (spec.durable.within, spec.durable.holds) if spec else (52, 104)
     known = metric_names(base, horizon, durable)
-    # ---- metrics to analyse
-    wanted = list(metrics) if metrics else (list(spec.metrics) if spec and spec.metrics else [])
-    for m in wanted:
-        if m not in known:
-            hint = ""
-            if m == "p_durable_ceasefire":
-                hint = f" (it needs a horizon of at least {sum(durable)} weeks: --weeks {sum(durable)})"
-            raise ScenarioError(
-                f"unknown metric {m!r}{hint}",
-                file="--metric" if metrics else block.file,
-                line=None if metrics else line_of("metrics"),
-                allowed=", ".join(x for x in known if not x.endswith(("_lo", "_hi"))),
-            )
-    if not wanted:
-        wanted = [m for m in DEFAULT_METRICS if m in known] or [known[0]]
-    # ---- discovery
-    disc = None
-    cond = discover or (spec.discover.condition if spec and spec.discover else None)
-    if cond:
-        try:
-            parse_condition(cond, known)
-        except RunError as exc:
-            where = "--discover" if discover else block.file
-            raise ScenarioError(str(exc), file=where, line=None if discover else line_of("discover")) from None
-        meth = method or (spec.discover.method if spec and spec.discover else "cart")
-        thr = spec.discover.threshold if spec and spec.discover else 0.8
-        disc = {"condition": cond, "method": meth, "threshold": thr}
-    elif method:
-        raise ScenarioError("--method needs --discover CONDITION", file="--method")
-    # ---- design matrix and seeds
+    analysed = _analysed(block, metrics, known, durable)
+    disc = _discovery(block, discover, method, known)
     X = design_matrix(factors, d, n_samples, second_order, num_levels, root)
     if X.shape[0] > MAX_POINTS:
         raise ScenarioError(
@@ -508,7 +384,6 @@ def make_plan(
             file=block.file,
             allowed="fewer steps or samples",
         )
-    seeds = point_seeds(root, X.shape[0], seeding_)
     plan = Plan(
         base=base,
         source=block.file,
@@ -522,26 +397,201 @@ def make_plan(
         weeks=horizon,
         seeding=seeding_,
         metrics=known,
-        analysed=wanted,
+        analysed=analysed,
         durable=durable,
         X=X,
-        seeds=seeds,
+        seeds=point_seeds(root, X.shape[0], seeding_),
         discover=disc,
     )
-
     check_memory(base, reps, horizon)
-    for i in range(plan.n_points):  # every point is a valid scenario before any work starts
+    _check_points(plan, block.file)
+    return plan
+
+
+@dataclass(frozen=True)
+class _FactorSource:
+    """A factor as given, before it is checked against the scenario.
+
+    Attributes:
+        name: Key path.
+        lo: Lower bound.
+        hi: Upper bound.
+        steps: Grid points, if given.
+        label: Axis label, if given.
+        where: Where it was given (``--vary ...`` or the file), for errors.
+        line: Its line in that file, if known.
+    """
+
+    name: str
+    lo: float
+    hi: float
+    steps: int | None
+    label: str | None
+    where: str
+    line: int | None
+
+
+def _factor_sources(block: _Block, vary: list[str] | None) -> list[_FactorSource]:
+    """The factors of ``--vary`` (which replace the file's), else of the ``sweep:`` block."""
+    spec, where = block.spec, block.file
+    out: list[_FactorSource] = []
+    if vary:
+        for item in vary:
+            name, lo, hi, steps = parse_vary(item)
+            out.append(_FactorSource(name, lo, hi, steps, None, f"--vary {item.strip()}", None))
+    elif spec is not None:
+        if spec.factors and spec.names:
+            raise ScenarioError(
+                "give factors: or names:/bounds: (SALib form), not both",
+                file=where,
+                line=block.line_of("names"),
+                path="sweep.names",
+            )
+        if spec.names is not None:
+            if spec.bounds is None or len(spec.bounds) != len(spec.names):
+                raise ScenarioError(
+                    f"names: has {len(spec.names)} entries but bounds: has "
+                    f"{0 if spec.bounds is None else len(spec.bounds)}",
+                    file=where,
+                    line=block.line_of("bounds"),
+                    path="sweep.bounds",
+                    allowed="one [LO, HI] per name",
+                )
+            if spec.labels is not None and len(spec.labels) != len(spec.names):
+                raise ScenarioError(
+                    f"labels: has {len(spec.labels)} entries for {len(spec.names)} names",
+                    file=where,
+                    line=block.line_of("labels"),
+                    path="sweep.labels",
+                )
+            for k, (name, (lo, hi)) in enumerate(zip(spec.names, spec.bounds, strict=True)):
+                label = spec.labels[k] if spec.labels else None
+                out.append(_FactorSource(name, lo, hi, None, label, where, block.line_of("names", k)))
+        for name, fs in spec.factors.items():
+            out.append(
+                _FactorSource(
+                    name, fs.bounds[0], fs.bounds[1], fs.steps, fs.label, where, block.line_of("factors", name)
+                )
+            )
+    if not out:
+        raise ScenarioError(
+            "nothing to vary",
+            file=block.file,
+            allowed="--vary PATH=LO:HI[:STEPS], or a sweep: block with factors: in the file",
+        )
+    names = [f.name for f in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(f"parameter varied twice: {', '.join(dup)}", file=out[0].where)
+    return out
+
+
+def _factor(base: LoadedScenario, src: _FactorSource, design: str) -> Factor:
+    """A checked :class:`Factor`: the path is a numeric parameter, the bounds are legal, grid steps fit."""
+    steps = src.steps
+    if steps is not None and design != "grid":
+        raise ScenarioError(
+            f"STEPS applies to the grid design only, not {design}",
+            file=src.where,
+            line=src.line,
+            path=src.name,
+            allowed=f"PATH=LO:HI with --design {design} (its size is --samples)",
+        )
+    baseline, integer, note = _check_factor(base, src.name, src.lo, src.hi, src.where, src.line)
+    if design == "grid":
+        steps = steps or DEFAULT_STEPS
+        if integer:
+            steps = min(steps, int(src.hi - src.lo) + 1)
+    return Factor(src.name, float(src.lo), float(src.hi), steps, src.label, baseline, integer, note)
+
+
+def _samples(block: _Block, design: str, samples: int | None, k: int) -> int | None:
+    """The design's size (None for a grid), checked against the design: Sobol' needs a power of two, etc."""
+    spec = block.spec
+    if design == "grid":
+        if samples is not None:
+            raise ScenarioError(
+                "the grid design takes steps per parameter, not --samples",
+                file="--samples",
+                allowed="--vary PATH=LO:HI:STEPS, or --design lhs|sobol|morris",
+            )
+        return None
+    n = samples if samples is not None else (spec.samples if spec else None)
+    n = n or DEFAULT_SAMPLES[design]
+    where = "--samples" if samples is not None else block.file
+    line = None if samples is not None else block.line_of("samples")
+    if n < 1:
+        raise ScenarioError(f"must be at least 1, got {n}", file=where, path="samples")
+    if design in ("sobol", "morris") and k < 2:
+        raise ScenarioError(
+            f"the {design} design needs at least 2 varied parameters, got {k}",
+            file=where,
+            line=line,
+            allowed="a grid (response curve) for one parameter",
+        )
+    if design == "sobol" and (n < 2 or n & (n - 1)):
+        lower = 1 << max(1, n.bit_length() - 1)
+        raise ScenarioError(
+            f"Sobol' sampling needs N to be a power of two, got {n}",
+            file=where,
+            line=line,
+            path="samples",
+            allowed=f"a power of two such as {lower} or {lower * 2}",
+        )
+    if design == "lhs" and n < 2:
+        raise ScenarioError(f"a Latin hypercube needs at least 2 points, got {n}", file=where)
+    return n
+
+
+def _analysed(block: _Block, metrics: list[str] | None, known: list[str], durable: tuple[int, int]) -> list[str]:
+    """The metrics to analyse and plot: those asked for (each one known), else the defaults."""
+    spec = block.spec
+    wanted = list(metrics) if metrics else (list(spec.metrics) if spec and spec.metrics else [])
+    for m in wanted:
+        if m not in known:
+            hint = ""
+            if m == "p_durable_ceasefire":
+                hint = f" (it needs a horizon of at least {sum(durable)} weeks: --weeks {sum(durable)})"
+            raise ScenarioError(
+                f"unknown metric {m!r}{hint}",
+                file="--metric" if metrics else block.file,
+                line=None if metrics else block.line_of("metrics"),
+                allowed=", ".join(x for x in known if not x.endswith(("_lo", "_hi"))),
+            )
+    return wanted or [m for m in DEFAULT_METRICS if m in known] or [known[0]]
+
+
+def _discovery(block: _Block, discover: str | None, method: str | None, known: list[str]) -> dict | None:
+    """Scenario discovery's condition, method and threshold, or None; the condition is parsed here."""
+    spec = block.spec
+    cond = discover or (spec.discover.condition if spec and spec.discover else None)
+    if not cond:
+        if method:
+            raise ScenarioError("--method needs --discover CONDITION", file="--method")
+        return None
+    try:
+        parse_condition(cond, known)
+    except RunError as exc:
+        where = "--discover" if discover else block.file
+        raise ScenarioError(str(exc), file=where, line=None if discover else block.line_of("discover")) from None
+    meth = method or (spec.discover.method if spec and spec.discover else "cart")
+    thr = spec.discover.threshold if spec and spec.discover else 0.8
+    return {"condition": cond, "method": meth, "threshold": thr}
+
+
+def _check_points(plan: Plan, file: str) -> None:
+    """Every design point is a valid scenario, before any work starts."""
+    for i in range(plan.n_points):
         try:
-            base.derive(plan.overrides(i))
+            plan.base.derive(plan.overrides(i))
         except ScenarioError as exc:
             values = ", ".join(f"{k}={v:g}" for k, v in plan.overrides(i).items())
             raise ScenarioError(
                 f"design point {i} ({values}) is not a valid scenario: {exc.problem}",
-                file=block.file,
+                file=file,
                 path=exc.path,
                 allowed=exc.allowed,
             ) from None
-    return plan
 
 
 def design_matrix(
