@@ -35,6 +35,7 @@ __all__ = [
     "write_report",
     "experiment",
     "make_experiment",
+    "calibrate",
     "__version__",
 ]
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.api import (
         Comparison,
         Summary,
+        calibrate,
         claims,
         compare,
         experiment,

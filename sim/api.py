@@ -26,7 +26,7 @@ import dataclasses
 import functools
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from sim.engine import runner
 from sim.engine.result import ActorCosts, Interval, RunResult, Summary
 from sim.errors import RunError, ScenarioError
+from sim.experiments import calibrate as calibration
+from sim.experiments.calibrate import CalibrationResult
 from sim.experiments.ema import experiment, make_experiment
 from sim.output import runfolder
 from sim.output.report import compact_summary_html, esc, pct, pct_interval, scenario_html, write_report
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ActorCosts",
+    "CalibrationResult",
     "Comparison",
     "Interval",
     "Run",
@@ -56,6 +59,7 @@ __all__ = [
     "ScenarioError",
     "Summary",
     "__version__",
+    "calibrate",
     "claims",
     "compare",
     "experiment",
@@ -431,6 +435,77 @@ def _checked_out(out: str | Path | None, name: str, force: bool, log: Callable[[
             log(msg)
     runfolder.check_out(folder, force)
     return folder
+
+
+def calibrate(
+    scenario: LoadedScenario | str | Path | None = None,
+    fit: Mapping[str, Any] | Sequence[str] | None = None,
+    targets: Mapping[str, Any] | Sequence[str] | None = None,
+    *,
+    targets_file: str | Path | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    weeks: int | None = None,
+    particles: int | None = None,
+    generations: int | None = None,
+    min_epsilon: float | None = None,
+    set: dict[str, Any] | None = None,  # noqa: A002 (the documented API name)
+    out: str | Path | None = None,
+    backend: str = "pool",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    plots: bool = True,
+) -> CalibrationResult:
+    """Fit scenario parameters to observed facts by ABC-SMC (``negsim calibrate``; :mod:`sim.experiments.calibrate`).
+
+    Example::
+
+        res = sim.calibrate(
+            "scenarios/reassurance_backstop.yaml",
+            fit={"actors.russia.resolve": (0.5, 0.95)},
+            targets={"p_ceasefire_by_60w": {"value": 0.0, "sd": 0.03, "source": "no ceasefire in 60 weeks"}},
+        )
+        res.posterior                 # one row per particle: weight, fitted values, distance, simulated targets
+        res.targets                   # observed against prior and posterior predictive
+        res.plot.posterior(); res.plot.predictive()
+        res.to_scenario()             # the scenario with the fitted parameters as distributions
+
+    Args:
+        scenario: A scenario (or path); may be None when ``targets_file`` names it.
+        fit: Key path -> ``(lo, hi)`` (uniform prior) or ``{"bounds": (lo, hi), "prior": {"normal": [m, s]}}``;
+            or ``PATH=LO:HI`` strings.
+        targets: Metric -> ``(value, sd)`` or ``{"value", "sd", "source"}``; or ``METRIC=VALUE±SD`` strings.
+        targets_file: A YAML file with ``fit:``, ``targets:``, ``settings:`` (and ``scenario:``).
+        replicates: Replicates per candidate (default 1,000).
+        seed: Root seed (default: the scenario's).
+        weeks: Horizon (default: the scenario's).
+        particles: Particles per generation (default 200).
+        generations: The most generations (default 8).
+        min_epsilon: Stop at this tolerance, an RMS z-score of the targets (default 1).
+        set: Overrides applied to the scenario first.
+        out: The calibration folder (default ``runs/calibrations/NAME-KEY``; the same calibration resumes).
+        backend: ``serial``, ``pool`` or ``dask``.
+        workers: Worker processes.
+        scheduler: Dask: ``local`` or ``tcp://HOST:PORT``.
+        plots: Write ``posterior.png`` and ``predictive.png``.
+
+    Returns:
+        A :class:`~sim.experiments.calibrate.CalibrationResult`.
+    """
+    cal = calibration.make_calibration(
+        scenario,
+        fit=fit,
+        targets=targets,
+        targets_file=targets_file,
+        replicates=replicates,
+        seed=seed,
+        weeks=weeks,
+        particles=particles,
+        generations=generations,
+        min_epsilon=min_epsilon,
+        sets=set,
+    )
+    return calibration.run_calibration(cal, out, backend=backend, workers=workers, scheduler=scheduler, plots=plots)
 
 
 def scenario_repr_html(loaded: LoadedScenario) -> str:

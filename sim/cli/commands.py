@@ -300,6 +300,44 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """``negsim calibrate``: fit parameters to targets (or resume), then report the posterior."""
+    from sim.experiments import calibrate  # deferred: loads numpy, pydantic and Mesa; --help stays fast
+
+    cal = calibrate.make_calibration(
+        args.scenario,
+        fit=args.fit,
+        targets=args.target,
+        targets_file=args.targets,
+        replicates=args.replicates,
+        seed=args.seed,
+        weeks=args.weeks,
+        particles=args.particles,
+        generations=args.generations,
+        min_epsilon=args.min_epsilon,
+        sets=_parse_sets(args.set) or None,
+    )
+    cal.command = sys.argv
+    folder = Path(args.out) if args.out else calibrate.default_folder(cal)
+    if not args.quiet:
+        print(f"negsim: calibration of {cal.describe()} -> {folder}/ ({args.backend} backend)", file=sys.stderr)
+    try:
+        res = calibrate.run_calibration(
+            cal,
+            folder,
+            backend=args.backend,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            plots=not args.no_plots,
+            progress=not args.quiet,
+        )
+    except calibrate.CalibrationInterrupted as exc:
+        print(f"negsim: {exc}", file=sys.stderr)
+        return 130
+    print(_fmt().format_calibration(res))
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "compare": cmd_compare,
@@ -311,12 +349,13 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "list": cmd_list,
     "verify": cmd_verify,
+    "calibrate": cmd_calibrate,
 }
 """Each subcommand of :func:`sim.cli.parser.build_parser` and the function that runs it."""
 
 
 def _validate_numbers(args) -> None:
-    for name in ("replicates", "weeks", "samples", "workers"):
+    for name in ("replicates", "weeks", "samples", "workers", "particles", "generations"):
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise RunError(f"--{name} must be at least 1, got {v}")

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from sim.experiments.calibrate import weighted_quantile
 from sim.experiments.metrics import metric_label
 from sim.scenario.loader import OUTCOME_LABELS
 
@@ -205,7 +206,12 @@ def format_explain(s: Any, rows: list[dict], fmt: str) -> str:
             for r in rs:
                 src = r["source"].replace("|", "\\|")
                 who = f" ({r['speaker']})" if r["speaker"] else ""
-                label = {"claim": "", "assumption": "*assumption:* ", "default": "*default:* "}.get(r["kind"], "**")
+                label = {
+                    "claim": "",
+                    "assumption": "*assumption:* ",
+                    "default": "*default:* ",
+                    "fitted": "*fitted:* ",
+                }.get(r["kind"], "**")
                 print(f"| `{r['parameter']}` | {r['value']} | {label}{src}{who} |", file=out)
             print(file=out)
         return out.getvalue()
@@ -223,7 +229,38 @@ def format_explain(s: Any, rows: list[dict], fmt: str) -> str:
     print(
         f"\n{len(rows)} parameters: {sum(r['kind'] == 'claim' for r in rows)} from claims, "
         f"{sum(r['kind'] == 'assumption' for r in rows)} assumptions, "
-        f"{sum(r['kind'] == 'default' for r in rows)} defaults, {len(missing)} without a source",
+        f"{sum(r['kind'] == 'default' for r in rows)} defaults, "
+        + (f"{n_fit} fitted to data, " if (n_fit := sum(r["kind"] == "fitted" for r in rows)) else "")
+        + f"{len(missing)} without a source",
         file=out,
     )
     return out.getvalue()
+
+
+def format_calibration(res) -> str:
+    """``negsim calibrate``: the posterior per parameter (median, 90% interval), each target, notes."""
+    cal, post = res.calibration, res.posterior
+    w = post["weight"].to_numpy()
+    lines = [f"{cal.base.spec.title or cal.name}: calibration of {cal.describe()}"]
+    g = res.generations.iloc[-1]
+    lines.append(
+        f"  {len(res.generations)} generations, final tolerance {g['epsilon']:.3g} (RMS z-score), "
+        f"{int(res.generations['evaluated'].sum()):,} candidates; {res.ran:,} run now; {res.seconds:.1f} s"
+    )
+    lines.append("")
+    lines.append(f"  {'parameter':48s} {'median':>9s} {'90% interval':>21s}   prior")
+    for p in cal.params:
+        x = post[p.name].to_numpy()
+        lo, med, hi = (weighted_quantile(x, w, q) for q in (0.05, 0.5, 0.95))
+        lines.append(f"  {p.name[:48]:48s} {med:9.4g} [{lo:9.4g}, {hi:9.4g}]   {p.prior.describe()}")
+    lines.append("")
+    lines.append(f"  {'target':30s} {'observed':>14s} {'posterior median [90%]':>30s}  {'prior median':>12s}")
+    for r in res.targets.itertuples(index=False):
+        obs = f"{r.observed:.4g}±{r.sd:.3g}"
+        post_s = f"{r.posterior_median:.4g} [{r.posterior_q05:.4g}, {r.posterior_q95:.4g}]"
+        flag = "" if r.reached else "  NOT REACHED"
+        lines.append(f"  {r.target[:30]:30s} {obs:>14s} {post_s:>30s}  {r.prior_median:12.4g}{flag}")
+    for note in res.notes:
+        lines.append(f"\n  note: {note}")
+    lines.append(f"\nWrote {res.folder}/ ({', '.join(res.files)})")
+    return "\n".join(lines)

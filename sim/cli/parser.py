@@ -181,6 +181,49 @@ def _add_list(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("list", help="list the bundled scenarios")
 
 
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    """``negsim calibrate``."""
+    ca = sub.add_parser(
+        "calibrate",
+        help="fit scenario parameters to observed facts (ABC-SMC); posterior, predictive checks; resumable",
+        description="Find the parameter values consistent with observations: approximate Bayesian computation "
+        "(ABC-SMC), one ensemble per candidate. Writes posterior.csv, targets.csv, posterior.yaml (a scenario with "
+        "the fitted parameters as distributions), plots and a manifest. Re-running the same command resumes.",
+        epilog="Metrics: those of negsim sweep (p_ceasefire, ceasefire_survival_52w, share_aid_only, ...) and "
+        "week metrics: p_ceasefire_by_<W>w (first ceasefire agreed within W weeks), ceasefire_survival_<W>w "
+        "(Kaplan-Meier survival of the first ceasefire at W weeks). See docs/calibration.md.",
+    )
+    ca.add_argument("scenario", nargs="?", help="scenario file (optional when --targets names one)")
+    ca.add_argument(
+        "--fit",
+        action="append",
+        metavar="PATH=LO:HI",
+        help="a parameter to fit, uniform prior on [LO, HI] (repeatable)",
+    )
+    ca.add_argument(
+        "--target",
+        action="append",
+        metavar="METRIC=VALUE±SD",
+        help="an observation, e.g. p_ceasefire_by_60w=0+-0.03 (repeatable; '+-' for ±)",
+    )
+    ca.add_argument("--targets", metavar="FILE.yaml", help="fit:, targets: (with sources and priors), settings:")
+    ca.add_argument("-n", "--replicates", type=int, help="replicates per candidate (default 1000)")
+    ca.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    ca.add_argument("--weeks", type=int, help="horizon in weeks (default: the scenario's)")
+    ca.add_argument("--particles", type=int, help="particles per generation (default 200)")
+    ca.add_argument("--generations", type=int, help="the most generations (default 8)")
+    ca.add_argument("--min-epsilon", type=float, help="stop at this tolerance, an RMS z-score (default 1)")
+    ca.add_argument("--set", action="append", metavar="KEY.PATH=VALUE", help="fix a scenario value (repeatable)")
+    ca.add_argument(
+        "--backend", choices=["serial", "pool", "dask"], default="pool", help="where candidates run (default pool)"
+    )
+    ca.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    ca.add_argument("--scheduler", metavar="local|tcp://HOST:PORT", help="dask: a LocalCluster or a scheduler")
+    ca.add_argument("--out", help="calibration folder (default: runs/calibrations/NAME-KEY, so it resumes)")
+    ca.add_argument("--no-plots", action="store_true", help="data files only")
+    ca.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
 def _add_verify(sub: argparse._SubParsersAction) -> None:
     """``negsim verify``."""
     ve = sub.add_parser(
@@ -212,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_report,
         _add_sweep,
         _add_list,
+        _add_calibrate,
         _add_verify,
     ):
         add(sub)

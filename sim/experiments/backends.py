@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from sim.engine.runner import run
 from sim.errors import RunError
-from sim.experiments.metrics import point_metrics
+from sim.experiments.metrics import extra_metrics, point_metrics
 from sim.experiments.plan import Plan
 from sim.scenario.loader import LoadedScenario
 
@@ -27,15 +27,20 @@ Log = Callable[[str], None]
 
 
 def evaluate(base: LoadedScenario, task: tuple) -> tuple[int, dict, float]:
-    """Run design point ``task = (index, overrides, seed, replicates, weeks, durable)``.
+    """Run design point ``task = (index, overrides, seed, replicates, weeks, durable[, extra])``.
+
+    ``extra`` names week metrics (:func:`sim.experiments.metrics.extra_metrics`) to add to the point's metrics.
 
     Returns:
         ``(index, metrics, seconds)``; the same in any process for the same task.
     """
-    i, overrides, seed, replicates, weeks, durable = task
+    i, overrides, seed, replicates, weeks, durable, *rest = task
     t0 = time.perf_counter()
     result = run(base.derive(overrides), replicates=replicates, seed=seed, weeks=weeks)
-    return i, point_metrics(result, durable), time.perf_counter() - t0
+    metrics = point_metrics(result, durable)
+    if rest and rest[0]:
+        metrics.update(extra_metrics(result, rest[0]))
+    return i, metrics, time.perf_counter() - t0
 
 
 _WORKER_BASE: LoadedScenario | None = None

@@ -84,6 +84,62 @@ def metric_names(loaded: LoadedScenario, weeks: int, durable: tuple[int, int] = 
     return out
 
 
+WEEK_METRICS = {
+    "p_ceasefire_by": (
+        "Ceasefire agreed by week {w}",
+        "probability",
+        "share of replicates whose first ceasefire is agreed within the first {w} weeks",
+    ),
+    "ceasefire_survival": (
+        "{w}-week ceasefire survival",
+        "probability",
+        "Kaplan-Meier probability that a first ceasefire lasts {w} weeks (undefined if no ceasefire was observed "
+        "for {w} weeks)",
+    ),
+}
+"""Metrics named with a week: ``p_ceasefire_by_<W>w`` and ``ceasefire_survival_<W>w``, for any whole W >= 1
+up to the horizon (e.g. ``p_ceasefire_by_60w``: no ceasefire in the first 60 weeks of talks is 0)."""
+WEEK_METRIC_RE = re.compile(r"^(p_ceasefire_by|ceasefire_survival)_(\d+)w$")
+
+
+def week_metric(name: str) -> tuple[str, int] | None:
+    """``("p_ceasefire_by", 60)`` for ``p_ceasefire_by_60w``; None for any other name."""
+    m = WEEK_METRIC_RE.match(name)
+    return (m.group(1), int(m.group(2))) if m and int(m.group(2)) >= 1 else None
+
+
+def extra_metrics(result: RunResult, names: tuple[str, ...] | list[str]) -> dict[str, float | None]:
+    """Week-named metrics (:data:`WEEK_METRICS`) of one war ensemble, from its per-replicate outcomes.
+
+    Args:
+        result: A war run.
+        names: Metric names such as ``p_ceasefire_by_60w`` or ``ceasefire_survival_260w``.
+
+    Returns:
+        Name → value (None where undefined: survival at W weeks when no first ceasefire was followed for W weeks).
+    """
+    out: dict[str, float | None] = {}
+    o, n, weeks = result.outcomes, result.replicates, result.weeks
+    cfw, col = np.asarray(o["first_ceasefire_week"]), np.asarray(o["collapse_week"])
+    had = cfw >= 0
+    for name in names:
+        kind, w = week_metric(name) or ("", 0)
+        if kind == "p_ceasefire_by":
+            out[name] = round(int(np.count_nonzero(had & (cfw < w))) / n, 6)
+        elif kind == "ceasefire_survival":
+            # as the summary's 52-week figure: from agreement to collapse, censored at the last week
+            collapsed = col >= 0
+            dur = np.where(collapsed, col - cfw, weeks - 1 - cfw)[had]
+            if not had.any() or dur.max() < w:
+                out[name] = None
+                continue
+            times, surv = core.kaplan_meier(dur, collapsed[had])[:2]
+            out[name] = round(core.km_at(times, surv, w), 6)
+        else:
+            raise ValueError(f"not a week metric: {name!r}")
+    return out
+
+
 def point_metrics(result: RunResult, durable: tuple[int, int] = (52, 104)) -> dict[str, float | None]:
     """Scalar metrics of one ensemble (from its typed :class:`~sim.engine.result.Summary`); None where undefined."""
     s = result.summary_info
@@ -133,6 +189,9 @@ def metric_label(name: str) -> tuple[str, str]:
     base = re.sub(r"_(lo|hi)$", "", name)
     if base in METRIC_INFO:
         return METRIC_INFO[base][0], METRIC_INFO[base][1]
+    if week := week_metric(base):
+        label, unit, _ = WEEK_METRICS[week[0]]
+        return label.format(w=week[1]), unit
     if base.startswith("share_"):
         return f"Share agreeing {base[6:].replace('_', ' ')} first", "share of replicates"
     if base.startswith("spending_bn_"):

@@ -198,7 +198,7 @@ def _raw_at(raw: Any, parts: list[str]) -> tuple[bool, Any]:
     return True, node
 
 
-def _check_factor(
+def check_factor(
     base: LoadedScenario, name: str, lo: float, hi: float, where: str, line: int | None
 ) -> tuple[float | None, bool, str]:
     """Check that ``name`` is a numeric parameter and LO and HI are legal values; (baseline, integer, note)."""
@@ -497,7 +497,7 @@ def _factor(base: LoadedScenario, src: _FactorSource, design: str) -> Factor:
             path=src.name,
             allowed=f"PATH=LO:HI with --design {design} (its size is --samples)",
         )
-    baseline, integer, note = _check_factor(base, src.name, src.lo, src.hi, src.where, src.line)
+    baseline, integer, note = check_factor(base, src.name, src.lo, src.hi, src.where, src.line)
     if design == "grid":
         steps = steps or DEFAULT_STEPS
         if integer:

@@ -422,6 +422,14 @@ def verify_run(path: str | Path, rerun: bool = False) -> VerifyReport:
     man = _read_manifest(folder, rep, "")
     if man is None:
         return rep
+    if man.get("kind") == "calibration":  # negsim calibrate: every output hashed; the log is append-only
+        rep.kind = "calibration"
+        _check_files(folder, man["outputs_sha256"], rep, "")
+        _check_extras(folder, {"manifest.json", "particles.jsonl", *man["outputs_sha256"]}, rep, "")
+        if rerun:
+            rep.add(NOTE, "manifest.json", "--rerun reproduces runs and comparisons; re-run negsim calibrate instead")
+            rep.rerun = False
+        return rep
     if "scenarios" not in man:
         rep.kind = "run"
         _verify_run_files(folder, man, rep)

@@ -84,8 +84,9 @@ Unit = Param(0.0, 1.0)
 _Strict = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 _SOURCE_SCHEMA = {
-    "description": "Provenance of a parameter: a claim id, a list of claim ids, {assume: rationale} "
-    "or {claims: [...], note: ...}. Keys are parameter paths relative to this section.",
+    "description": "Provenance of a parameter: a claim id, a list of claim ids, {assume: rationale}, "
+    "{claims: [...], note: ...} or {fitted: the fit (data, method, command)}. Keys are parameter paths "
+    "relative to this section.",
     "anyOf": [
         {"type": "string"},
         {"type": "array", "items": {"type": "string"}, "minItems": 1},
@@ -93,6 +94,12 @@ _SOURCE_SCHEMA = {
             "type": "object",
             "properties": {"assume": {"type": "string"}},
             "required": ["assume"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"fitted": {"type": "string"}},
+            "required": ["fitted"],
             "additionalProperties": False,
         },
         {

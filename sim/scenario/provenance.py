@@ -64,11 +64,23 @@ class Claim:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a parameter's value comes from: claims, or a stated assumption (or claims plus a note)."""
+    """Where a parameter's value comes from: claims, a stated assumption (or claims plus a note), or a fit.
+
+    Attributes:
+        claims: Claim ids of the digests.
+        assumption: A stated assumption (``{assume: ...}``).
+        note: A note beside claims.
+        fit: A fit to data (``{fitted: ...}``): the data, the method and the command that made it,
+            e.g. written by ``negsim calibrate`` into ``posterior.yaml``.
+        key: The source key as written.
+        file: The file it was written in.
+        line: Its line.
+    """
 
     claims: tuple[str, ...] = ()
     assumption: str | None = None
     note: str | None = None
+    fit: str | None = None
     key: str = ""
     file: str | None = None
     line: int | None = None
@@ -251,16 +263,18 @@ def parameters(spec: Scenario) -> list[ParamEntry]:
     return out
 
 
-def _parse_source(value: Any) -> tuple[tuple[str, ...], str | None, str | None] | str:
-    """``(claims, assumption, note)`` or an error message."""
+def _parse_source(value: Any) -> tuple[tuple[str, ...], str | None, str | None, str | None] | str:
+    """``(claims, assumption, note, fit)`` or an error message."""
     if isinstance(value, str):
-        return ((value,), None, None)
+        return ((value,), None, None, None)
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return (tuple(value), None, None)
+        return (tuple(value), None, None, None)
     if isinstance(value, dict):
         keys = set(value)
         if keys == {"assume"} and isinstance(value["assume"], str) and value["assume"].strip():
-            return ((), value["assume"].strip(), None)
+            return ((), value["assume"].strip(), None, None)
+        if keys == {"fitted"} and isinstance(value["fitted"], str) and value["fitted"].strip():
+            return ((), None, None, value["fitted"].strip())
         if "claims" in keys and keys <= {"claims", "note"}:
             cl = value["claims"]
             if isinstance(cl, str):
@@ -272,10 +286,10 @@ def _parse_source(value: Any) -> tuple[tuple[str, ...], str | None, str | None] 
                 and all(isinstance(v, str) for v in cl)
                 and (note is None or isinstance(note, str))
             ):
-                return (tuple(cl), None, note)
+                return (tuple(cl), None, note, None)
     return (
         "a source must be a claim id, a list of claim ids, {assume: 'one-line rationale'}, "
-        "or {claims: [...], note: '...'}"
+        "{claims: [...], note: '...'}, or {fitted: 'the fit: data, method, command'}"
     )
 
 
@@ -363,7 +377,7 @@ def check(loaded: LoadedScenario) -> Provenance:
             if isinstance(parsed, str):
                 errors.append(ScenarioError(parsed, file=file, line=line, path=".".join(map(str, kloc))))
                 continue
-            cids, assumption, note = parsed
+            cids, assumption, note, fit = parsed
             for cid in cids:
                 if cid not in claims:
                     close = difflib.get_close_matches(cid, list(claims), n=3, cutoff=0.6)
@@ -396,7 +410,7 @@ def check(loaded: LoadedScenario) -> Provenance:
                     )
                 )
                 continue
-            sources[full] = Source(cids, assumption, note, key=full, file=file, line=line)
+            sources[full] = Source(cids, assumption, note, fit, key=full, file=file, line=line)
     resolved = []
     stale: list[tuple[ParamEntry, str]] = []
     for e in entries:
@@ -462,6 +476,8 @@ def explain_rows(prov: Provenance) -> list[dict[str, str]]:
             speaker = ", ".join(dict.fromkeys(speakers))
         elif src is DEFAULT:
             kind, text, speaker = "default", src.assumption or "", ""
+        elif src.fit:
+            kind, text, speaker = "fitted", src.fit, ""
         else:
             kind, text, speaker = "assumption", src.assumption or "", ""
         group = e.group
@@ -479,6 +495,8 @@ def explain_rows(prov: Provenance) -> list[dict[str, str]]:
                 details.append(f"note: {src.note}")
         elif src is None:
             details.append("MISSING: no source and no assumption")
+        elif src.fit:
+            details.append(f"fitted: {src.fit}")
         else:
             details.append(("default: " if src is DEFAULT else "assume: ") + (src.assumption or ""))
         rows.append(
