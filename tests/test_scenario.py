@@ -284,3 +284,17 @@ def test_yaml_keys_may_be_numbers_for_points():
     s = sim.load(scenario_path("baseline"))
     assert s.spec.issues["aid_level"].points[0.5] == "halved"
     assert math.isclose(s.spec.issues["aid_level"].hi, 1.5)
+
+
+def test_a_child_replaces_a_distribution_and_a_source_whole(tmp_path):
+    """extends: a child's distribution and source entry replace the parent's whole."""
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        f"schema_version: 1\nextends: {scenario_path('baseline')}\nname: child\n"
+        "actors:\n  russia:\n    resolve: {normal: [0.7, 0.05]}\n"
+        "    sources:\n      resolve: {assume: 'fitted elsewhere'}\n"
+    )
+    s = sim.load(child)
+    assert s.raw["actors"]["russia"]["resolve"] == {"normal": [0.7, 0.05]}
+    assert s.raw["actors"]["russia"]["sources"]["resolve"] == {"assume": "fitted elsewhere"}
+    assert "revisionism" in s.raw["actors"]["russia"]["sources"]  # the parent's other entries stay

@@ -190,25 +190,21 @@ def dask_client(workers: int | None, scheduler: str | None) -> tuple:
 
 
 def on_dask(plan: Plan, tasks: list[tuple], workers: int | None, dask: tuple | None, log: Log) -> Iterator[tuple]:
-    """Evaluate the tasks on Dask through ``dask = (client, cluster)`` from :func:`dask_client`; closes both."""
+    """Evaluate the tasks on Dask through ``dask = (client, cluster)`` from :func:`dask_client`.
+
+    The caller owns the client and closes it (:func:`close_dask`) when all its batches have run.
+    """
     from dask.distributed import as_completed  # deferred: optional extra
 
-    client, cluster = dask
+    client = dask[0]
+    base_f = client.scatter(plan.base, broadcast=True, hash=False)  # a fresh key per batch: no release race
+    key = plan.key[:12]
+    futs = [client.submit(_dask_evaluate, base_f, t, key=f"negsim-{key}-{t[0]}", pure=False, retries=3) for t in tasks]
     try:
-        base_f = client.scatter(plan.base, broadcast=True)
-        key = plan.key[:12]
-        futs = [
-            client.submit(_dask_evaluate, base_f, t, key=f"negsim-{key}-{t[0]}", pure=False, retries=3) for t in tasks
-        ]
-        try:
-            for f in as_completed(futs):
-                yield f.result()
-        finally:
-            client.cancel(futs)
+        for f in as_completed(futs):
+            yield f.result()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        client.cancel(futs)
 
 
 def close_dask(dask: tuple | None) -> None:

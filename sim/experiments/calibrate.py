@@ -540,6 +540,10 @@ def make_calibration(
 # ----------------------------------------------------------------------------- the algorithm
 
 
+_STRIDE = 10**9
+"""Task index of candidate k of generation g: ``g * _STRIDE + k``."""
+
+
 def _seed_of(root: int, gen: int, k: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([root, stream, gen, k]))
 
@@ -638,9 +642,9 @@ class _Runner:
         todo = [(k, th) for k, th in items if (gen, k) not in self.done]
         if not todo:
             return
-        c = self.cal
+        c, base = self.cal, gen * _STRIDE  # task indices unique across generations (Dask keys)
         tasks = [
-            (k, c.overrides(th), _ensemble_seed(c.seed, gen, k), c.replicates, c.weeks, (52, 104), c.extra)
+            (base + k, c.overrides(th), _ensemble_seed(c.seed, gen, k), c.replicates, c.weeks, (52, 104), c.extra)
             for k, th in todo
         ]
         thetas = dict(todo)
@@ -648,7 +652,8 @@ class _Runner:
         gen_it = backends.BACKENDS[self.backend](self, tasks, self.workers, dask, self.log)
         try:
             with open(self.folder / "particles.jsonl", "ab") as fh:
-                for k, metrics, seconds in gen_it:
+                for idx, metrics, seconds in gen_it:
+                    k = idx - base
                     wanted = {t.metric: metrics.get(t.metric) for t in self.cal.targets}
                     rec = {
                         "gen": gen,

@@ -353,8 +353,7 @@ def run_sweep(
         finally:
             if bar is not None:
                 bar.close()
-            if not todo:  # the dask backend closes its client once it has run
-                backends.close_dask(dask)
+            backends.close_dask(dask)  # the Dask client (if any) is this function's to close
         _write_table(plan, folder, done)
         result = SweepResult(
             plan=plan,

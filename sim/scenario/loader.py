@@ -434,13 +434,24 @@ class LoadedScenario:
 # ----------------------------------------------------------------------------- loading
 
 
-def _deep_merge(base: Any, child: Any) -> Any:
-    if isinstance(base, dict) and isinstance(child, dict):
+def _deep_merge(base: Any, child: Any, under_sources: bool = False) -> Any:
+    """A child file's data over its parent's: sections merge key by key; values replace.
+
+    A distribution (``{normal: [...]}``) and a source entry (in a ``sources:`` block) are values:
+    the child's replaces the parent's whole, never mixed with it key by key.
+    """
+    if isinstance(base, dict) and isinstance(child, dict) and not under_sources and not _is_dist(child):
         out = dict(base)
         for k, v in child.items():
-            out[k] = _deep_merge(base[k], v) if k in base else v
+            out[k] = _deep_merge(base[k], v, under_sources=k == "sources") if k in base else v
         return out
+    if under_sources and isinstance(base, dict) and isinstance(child, dict):
+        return {**base, **child}  # a sources block: each entry replaces the parent's entry for that key
     return child
+
+
+def _is_dist(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in DIST_KINDS
 
 
 def _read_chain(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locs, list[tuple[str, str]]]:
