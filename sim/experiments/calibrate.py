@@ -693,8 +693,9 @@ def _generation(
         if prev is None:
             size = n
         else:  # enough candidates for the particles still missing at the acceptance rate so far (at least 2%)
-            rate = max(n_ok / next_k if next_k else 0.3, 0.02)
-            size = max(2 * (runner.workers or 2), math.ceil(1.2 * (n - len(accepted)) / rate))
+            # the rate so far in this generation, else the last generation's (the tolerance halves its distances)
+            rate = max(n_ok / next_k if next_k else 0.8 * len(prev.weights) / prev.evaluated, 0.02)
+            size = max(2 * (runner.workers or os.cpu_count() or 2), math.ceil(1.1 * (n - len(accepted)) / rate))
             size = min(size, limit - next_k)
         runner.evaluate(gen, [(k, _propose(cal, prev, gen, k, cov2)) for k in range(next_k, next_k + size)])
         next_k += size
