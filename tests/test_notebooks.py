@@ -29,13 +29,14 @@ RUN_FROM_ROOT = {"01_quickstart"}
 """Notebooks executed with the repository root as working directory (the others from notebooks/)."""
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == [
         "01_quickstart",
         "02_security_guarantees",
         "03_tweak_parameters",
         "04_established_models",
         "05_sweeps",
+        "06_calibration",
     ]
 
 

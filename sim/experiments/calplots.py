@@ -49,6 +49,9 @@ def posterior(res: CalibrationResult) -> Figure:
             ax = axes[i, j]
             if i == j:
                 bins = np.linspace(pi.lo, pi.hi, 21)
+                span = float(xi.max() - xi.min())
+                if 0 < span < 0.3 * (pi.hi - pi.lo):  # a narrow posterior: bins across its own range
+                    bins = np.linspace(xi.min() - 0.05 * span, xi.max() + 0.05 * span, 16)
                 ax.hist(xi, bins=bins, weights=w, density=True, color=POSTERIOR, alpha=0.75, label="posterior")
                 grid = np.linspace(pi.lo, pi.hi, 201)
                 dens = pi.prior.pdf(grid)
