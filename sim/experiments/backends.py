@@ -11,6 +11,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -205,6 +206,21 @@ def on_dask(plan: Plan, tasks: list[tuple], workers: int | None, dask: tuple | N
             yield f.result()
     finally:
         client.cancel(futs)
+
+
+def stderr_log(msg: str) -> None:
+    """The default note sink of sweeps and calibrations: one ``negsim: ...`` line on stderr."""
+    print(f"negsim: {msg}", file=sys.stderr)
+
+
+def check_options(backend: str, workers: int | None, scheduler: str | None) -> None:
+    """Refuse, before any work, an unknown backend, fewer than one worker, or a scheduler without Dask."""
+    if backend not in BACKENDS:
+        raise RunError(f"unknown backend {backend!r} (allowed: {', '.join(BACKENDS)})")
+    if workers is not None and workers < 1:
+        raise RunError(f"--workers must be at least 1, got {workers}")
+    if scheduler is not None and backend != "dask":
+        raise RunError("--scheduler applies to --backend dask only")
 
 
 def close_dask(dask: tuple | None) -> None:

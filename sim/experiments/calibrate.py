@@ -857,15 +857,8 @@ def run_calibration(
         CalibrationInterrupted: on Ctrl-C, after saving what is finished.
         RunError: a folder holding something else, an unknown backend, dying workers.
     """
-    if log is None:
-
-        def log(msg: str) -> None:
-            print(f"negsim: {msg}", file=sys.stderr)
-
-    if backend not in backends.BACKENDS:
-        raise RunError(f"unknown backend {backend!r} (allowed: {', '.join(backends.BACKENDS)})")
-    if scheduler is not None and backend != "dask":
-        raise RunError("--scheduler applies to --backend dask only")
+    log = log or backends.stderr_log
+    backends.check_options(backend, workers, scheduler)
     folder = Path(out) if out is not None else default_folder(cal)
     t0 = time.perf_counter()
     dask = backends.dask_client(workers, scheduler) if backend == "dask" else None

@@ -295,17 +295,8 @@ def run_sweep(
         SweepInterrupted: on Ctrl-C, after saving what is finished.
         RunError: a folder holding another sweep, an unreachable scheduler, dying workers.
     """
-    if log is None:
-
-        def log(msg: str) -> None:
-            print(f"negsim: {msg}", file=sys.stderr)
-
-    if backend not in backends.BACKENDS:
-        raise RunError(f"unknown backend {backend!r} (allowed: {', '.join(backends.BACKENDS)})")
-    if workers is not None and workers < 1:
-        raise RunError(f"--workers must be at least 1, got {workers}")
-    if scheduler is not None and backend != "dask":
-        raise RunError("--scheduler applies to --backend dask only")
+    log = log or backends.stderr_log
+    backends.check_options(backend, workers, scheduler)
     # connect before any work: an unreachable scheduler is an error up front
     dask = backends.dask_client(workers, scheduler) if backend == "dask" else None
     folder = Path(out) if out is not None else default_folder(plan)
