@@ -19,6 +19,14 @@ from typing import Any
 
 import numpy as np
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Characters that make a spreadsheet read a text cell as a formula (OWASP's CSV injection advice)."""
+
+
+def safe_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading ``'`` before a formula's first character."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
 
 def format_number(x: Any, decimals: int | None = 6) -> str:
     """A value as written to CSV files.
@@ -30,7 +38,8 @@ def format_number(x: Any, decimals: int | None = 6) -> str:
             (``repr``, which round-trips exactly).
 
     Returns:
-        The cell's text: ``""`` for None and for non-finite floats (a missing value), integers in full.
+        The cell's text: ``""`` for None and for non-finite floats (a missing value), integers in full,
+        text made formula-safe (:func:`safe_text`).
     """
     if x is None:
         return ""
@@ -43,7 +52,7 @@ def format_number(x: Any, decimals: int | None = 6) -> str:
         return repr(round(v, decimals)) if abs(v) >= 10.0**-decimals or v == 0 else f"{v:.{decimals}g}"
     if isinstance(x, np.integer):
         return str(int(x))
-    return str(x)
+    return safe_text(x) if isinstance(x, str) else str(x)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -77,7 +86,7 @@ def csv_bytes(header: list[str], rows: Iterable[Iterable[Any]], decimals: int | 
     """CSV with Unix line ends and stable number formatting (:func:`format_number` with ``decimals``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    w.writerow([safe_text(h) for h in header])
     for row in rows:
         w.writerow([format_number(v, decimals) for v in row])
     return buf.getvalue().encode()

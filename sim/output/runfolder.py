@@ -27,7 +27,15 @@ import numpy as np
 
 from sim.engine.result import TRAJECTORIES_FILE, TRAJECTORY_MEANING, RunResult
 from sim.errors import RunError
-from sim.fileio import atomic_write_blocks, atomic_write_bytes, atomic_write_npz, csv_bytes, json_bytes, save_figure
+from sim.fileio import (
+    atomic_write_blocks,
+    atomic_write_bytes,
+    atomic_write_npz,
+    csv_bytes,
+    json_bytes,
+    safe_text,
+    save_figure,
+)
 from sim.scenario.loader import ALL_OUTCOMES
 
 DATA_FILES = ("summary.json", "outcomes.csv", "trajectories.csv", "positions.csv")
@@ -47,7 +55,7 @@ def _column_strings(arr: np.ndarray) -> list[str]:
         return out
     if arr.dtype.kind in "iub":
         return list(map(str, arr.astype(np.int64).tolist()))
-    strings = list(map(str, arr.tolist()))
+    strings = [safe_text(s) for s in map(str, arr.tolist())]
     if any(("," in v or '"' in v or "\n" in v) for v in strings):
         raise ValueError("outcome columns must not contain commas, quotes or newlines")
     return strings
@@ -56,7 +64,7 @@ def _column_strings(arr: np.ndarray) -> list[str]:
 def outcomes_csv_blocks(result: RunResult, block: int = 50_000) -> Iterator[bytes]:
     """``outcomes.csv`` in blocks of rows, so a million replicates never sit in memory as text at once."""
     cols = list(result.outcomes)
-    yield (",".join(cols) + "\n").encode()
+    yield (",".join(safe_text(c) for c in cols) + "\n").encode()
     n = len(next(iter(result.outcomes.values()))) if cols else 0
     for start in range(0, n, block):
         formatted = [_column_strings(np.asarray(result.outcomes[c])[start : start + block]) for c in cols]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -48,6 +49,8 @@ OUTCOME_LABELS = {
     "no_agreement": "No agreement",
 }
 """How tables, plots and reports name each outcome of :data:`ALL_OUTCOMES`."""
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+"""A scenario name is used as a folder name: no path separators, no leading dot, nothing a shell quotes."""
 MAX_EXTENDS_DEPTH = 16
 MAX_AID_LEVEL = 1e6
 """Upper end allowed for the aid issue's scale (a multiple of ``war.aid_bn_per_week``)."""
@@ -338,7 +341,12 @@ class Scenario(BaseModel):
     model_config = _Strict
     schema_version: Literal[1]
     extends: str | None = Field(None, description="Parent scenario file, relative to this one.")
-    name: str | None = None
+    name: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="Short name for folders and titles: letters, digits, '_', '-' and '.', starting with a letter "
+        "or digit, at most 80 characters (default: the file name).",
+    )
     title: str = ""
     description: str = Field(min_length=1)
     settings: Settings = Field(default_factory=Settings)
@@ -432,6 +440,12 @@ class LoadedScenario:
 
 
 # ----------------------------------------------------------------------------- loading
+
+
+def safe_name(text: str) -> str:
+    """A folder-safe scenario name from free text (a file name): other characters become ``_``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).lstrip("._-")[:80]
+    return name or "scenario"
 
 
 def _deep_merge(base: Any, child: Any, under_sources: bool = False) -> Any:
@@ -835,7 +849,7 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedSce
         locs[tuple(key.split("."))] = ("--set", None)
         applied.append((key, v))
     spec = _validate(data, locs, shown)
-    name = spec.name or path.stem
+    name = spec.name or safe_name(path.stem)
     loaded = LoadedScenario(
         spec=spec,
         path=path,
