@@ -362,6 +362,16 @@ class Scenario(BaseModel):
     sweep: SweepSpec | None = Field(None, description="A parameter sweep over this scenario (negsim sweep).")
     sources: Sources = _sources()
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _folder_safe(cls, v: Any) -> Any:
+        if isinstance(v, str) and not re.fullmatch(NAME_PATTERN, v):
+            raise ValueError(
+                f"{v!r} cannot name a folder; allowed: letters, digits, '_', '-' and '.', starting with a letter "
+                "or digit, at most 80 characters (e.g. aid_only-v2)"
+            )
+        return v
+
 
 @dataclass(frozen=True)
 class LoadedScenario:
