@@ -266,6 +266,27 @@ class TargetsFile(BaseModel):
     settings: _Settings = Field(default_factory=_Settings)
 
 
+@dataclass(frozen=True)
+class _FitSource:
+    """A fitted parameter as given, before it is checked against the scenario.
+
+    Attributes:
+        lo: Lower end of the range.
+        hi: Upper end of the range.
+        prior: The prior as written (None: uniform).
+        label: A label for plots.
+        where: Where it was given (``--fit ...``, the targets file, ``fit=``), for errors.
+        line: Its line in that file, if known.
+    """
+
+    lo: float
+    hi: float
+    prior: _PriorSpec | None
+    label: str | None
+    where: str
+    line: int | None
+
+
 def _prior(spec: _PriorSpec | None, lo: float, hi: float, where: str, line: int | None, name: str) -> Prior:
     if spec is None:
         return Prior("uniform", (), lo, hi)
@@ -450,16 +471,16 @@ def make_calibration(
     st, cs = base.spec.settings, spec.settings
 
     # ---- fitted parameters: the file's, then the command's (which replace by path)
-    raw_fit: dict[str, tuple[float, float, _PriorSpec | None, str | None, str, int | None]] = {}
+    raw_fit: dict[str, _FitSource] = {}
     for name, f in spec.fit.items():
         if isinstance(f, _FitSpec):
-            raw_fit[name] = (*f.bounds, f.prior, f.label, tfile, line("fit", name))
+            raw_fit[name] = _FitSource(*f.bounds, f.prior, f.label, tfile, line("fit", name))
         else:
-            raw_fit[name] = (*f, None, None, tfile, line("fit", name))
+            raw_fit[name] = _FitSource(*f, None, None, tfile, line("fit", name))
     if isinstance(fit, Mapping):
         for name, f in fit.items():
             fs = _FitSpec.model_validate({"bounds": f} if isinstance(f, list | tuple) else f)
-            raw_fit[name] = (*fs.bounds, fs.prior, fs.label, "fit=", None)
+            raw_fit[name] = _FitSource(*fs.bounds, fs.prior, fs.label, "fit=", None)
     else:
         for item in fit or []:
             name, lo, hi, steps = parse_vary(item)
@@ -467,13 +488,14 @@ def make_calibration(
                 raise ScenarioError(
                     f"{item!r}: a fitted range takes no STEPS", file="--fit", allowed="--fit PATH=LO:HI"
                 )
-            raw_fit[name] = (lo, hi, None, None, f"--fit {item.strip()}", None)
+            raw_fit[name] = _FitSource(lo, hi, None, None, f"--fit {item.strip()}", None)
     if not raw_fit:
         raise ScenarioError("nothing to fit", file=tfile, allowed="--fit PATH=LO:HI, or fit: in a --targets file")
     params = []
-    for name, (lo, hi, pspec, label, where, ln) in raw_fit.items():
-        baseline, integer, _ = check_factor(base, name, lo, hi, where, ln)
-        params.append(FitParam(name, _prior(pspec, float(lo), float(hi), where, ln, name), integer, baseline, label))
+    for name, s in raw_fit.items():
+        baseline, integer, _ = check_factor(base, name, s.lo, s.hi, s.where, s.line)
+        prior = _prior(s.prior, float(s.lo), float(s.hi), s.where, s.line, name)
+        params.append(FitParam(name, prior, integer, baseline, s.label))
 
     # ---- targets: the file's, then the command's
     tg: dict[str, tuple[Target, str, int | None]] = {}
@@ -692,8 +714,8 @@ def _generation(
             return None
         if prev is None:
             size = n
-        else:  # enough candidates for the particles still missing at the acceptance rate so far (at least 2%)
-            # the rate so far in this generation, else the last generation's (the tolerance halves its distances)
+        else:  # enough candidates for the particles still missing, at this generation's acceptance rate so far
+            # (at first the last generation's, a little lower: the tolerance shrinks); at least 2%
             rate = max(n_ok / next_k if next_k else 0.8 * len(prev.weights) / prev.evaluated, 0.02)
             size = max(2 * (runner.workers or os.cpu_count() or 2), math.ceil(1.1 * (n - len(accepted)) / rate))
             size = min(size, limit - next_k)
